@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+import type { Services } from '@personas/contracts';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { connectDatabase, type Db, type DatabaseKind } from './db/connect';
+import { migrateToLatest } from './db/migrate';
+import type { Config } from './env';
+import { type Authenticate, createContextFactory } from './http/context';
+import { registerDocs } from './http/docs';
+import { registerHealth } from './http/health';
+import { installHostErrorHandlers } from './http/host-errors';
+import { registerRestTransport } from './http/rest-transport';
+import { registerTrpcTransport } from './http/trpc-transport';
+import { createSystemService } from './system/service';
+import { VERSION } from './version';
+
+export interface App extends AsyncDisposable {
+  http: FastifyInstance;
+  db: Db;
+  databaseKind: DatabaseKind;
+  services: Services;
+  /** Stops accepting, answers what is in flight, then closes the database. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export type AppConfig = Config & {
+  /** Tests pass an already-open database (one per test file); otherwise one is opened here. */
+  database?: { db: Db; kind: DatabaseKind };
+};
+
+/** Builds the whole server: database (migrated), services, and the HTTP host. Does not listen. */
+export async function createApp(config: AppConfig): Promise<App> {
+  const ownsDatabase = !config.database;
+  const { db, kind } = config.database ?? (await connectDatabase(config));
+  try {
+    await migrateToLatest(db);
+  } catch (error) {
+    if (ownsDatabase) await db.destroy();
+    throw error;
+  }
+
+  const services: Services = {
+    system: createSystemService({ ...config, registration: 'open' }, kind),
+  };
+  const authenticate: Authenticate = async () => null;
+
+  const http = Fastify({
+    logger: {
+      level: config.logLevel,
+      // Request logs carry method, url and ids; never a body, and never an Authorization header.
+      redact: ['req.headers.authorization', 'req.headers.cookie'],
+    },
+    bodyLimit: config.bodyLimitBytes,
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && /^[\w.-]{1,64}$/.test(incoming)
+        ? incoming
+        : randomUUID();
+    },
+    requestIdHeader: false,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  });
+  http.addHook('onSend', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+
+  installHostErrorHandlers(http);
+  registerHealth(http, db);
+  const createContext = createContextFactory(services, authenticate);
+  await registerTrpcTransport(http, createContext);
+  await registerRestTransport(http, createContext);
+  await registerDocs(http, VERSION);
+  await http.ready();
+
+  let closing: Promise<void> | null = null;
+  const close = () => {
+    closing ??= (async () => {
+      await http.close();
+      if (ownsDatabase) await db.destroy();
+    })();
+    return closing;
+  };
+  return { http, db, databaseKind: kind, services, close, [Symbol.asyncDispose]: close };
+}

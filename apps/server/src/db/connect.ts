@@ -1,0 +1,41 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Config } from '../env';
+import type { Database } from './schema';
+
+export type Db = Kysely<Database>;
+export type DatabaseKind = 'pglite' | 'postgres';
+
+// pg returns int8 (count(*), bigserial) as strings; PGlite returns numbers. Make pg agree.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10));
+
+/**
+ * Opens the configured database: a real Postgres when `databaseUrl` is set, otherwise the embedded
+ * PGlite stored under `dataDir/pglite` (or in memory for `dataDir: null`, used by tests).
+ */
+export async function connectDatabase(
+  config: Pick<Config, 'databaseUrl'> & { dataDir: string | null },
+): Promise<{ db: Db; kind: DatabaseKind }> {
+  if (config.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
+    // An idle client that loses its server must not crash the process.
+    pool.on('error', () => {});
+    return {
+      db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
+      kind: 'postgres',
+    };
+  }
+  let dataDir: string | undefined;
+  if (config.dataDir) {
+    dataDir = path.join(config.dataDir, 'pglite');
+    await mkdir(dataDir, { recursive: true });
+  }
+  const pglite = await PGlite.create(dataDir ? { dataDir } : {});
+  // Kysely's PGlite adapter declares a single connection, so Kysely hands it to one holder at a
+  // time: a transaction keeps it from BEGIN to COMMIT and concurrent work waits (see the
+  // transactions test). `kysely-pglite` lacks this and interleaves transactions: don't use it.
+  return { db: new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) }), kind: 'pglite' };
+}

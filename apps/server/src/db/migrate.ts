@@ -1,0 +1,34 @@
+import type { Kysely } from 'kysely';
+import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration';
+import * as appMeta from './migrations/2026-11-26T12-00-00-app-meta';
+
+/**
+ * Migrations are listed here rather than read from a folder at run time, so they work the same
+ * under tsx, a bundle or a test runner. Names sort in the order they must run.
+ */
+const migrations: Record<string, Migration> = {
+  '2026-11-26T12-00-00-app-meta': appMeta,
+};
+
+class StaticMigrationProvider implements MigrationProvider {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return migrations;
+  }
+}
+
+export class MigrationFailed extends Error {
+  override name = 'MigrationFailed';
+}
+
+/** Brings the schema up to date; runs at every start and in every test database. */
+export async function migrateToLatest<DB>(db: Kysely<DB>): Promise<void> {
+  const migrator = new Migrator({ db, provider: new StaticMigrationProvider() });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    throw new MigrationFailed(
+      `Migration ${failed?.migrationName ?? '(unknown)'} failed: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
+}

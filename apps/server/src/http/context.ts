@@ -1,0 +1,21 @@
+import type { AuthUser, Context, Services } from '@personas/contracts';
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** Resolves a bearer token to its user, or null when absent, unknown, expired or revoked. */
+export type Authenticate = (token: string) => Promise<AuthUser | null>;
+
+export function bearerToken(headers: IncomingHttpHeaders): string | null {
+  const header = headers.authorization;
+  if (!header) return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1] ?? null;
+}
+
+/** One context per request, shared by the tRPC and REST transports. */
+export function createContextFactory(services: Services, authenticate: Authenticate) {
+  return async ({ req }: { req: { headers: IncomingHttpHeaders } }): Promise<Context> => {
+    const token = bearerToken(req.headers);
+    const user = token ? await authenticate(token) : null;
+    return { user, services };
+  };
+}

@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../test-support/test-app';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp({ BODY_LIMIT_BYTES: '1024' });
+});
+afterAll(async () => {
+  await t?.[Symbol.asyncDispose]();
+});
+
+function expectNoInternals(body: string) {
+  expect(body).not.toMatch(/at .+\(.+:\d+:\d+\)|node_modules|\/src\/|stack/i);
+}
+
+describe('the HTTP host', () => {
+  it('answers health and readiness', async () => {
+    const health = await t.app.http.inject({ method: 'GET', url: '/healthz' });
+    expect(health.statusCode).toBe(200);
+    expect(health.json()).toEqual({ status: 'ok' });
+    const ready = await t.app.http.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toEqual({ status: 'ready' });
+  });
+
+  it('serves the same procedure over REST and tRPC', async () => {
+    const viaRest = await t.app.http.inject({ method: 'GET', url: '/api/system/info' });
+    const viaTrpc = await t.app.http.inject({ method: 'GET', url: '/trpc/system.info' });
+    expect(viaRest.statusCode).toBe(200);
+    expect(viaTrpc.statusCode).toBe(200);
+    expect(viaRest.json()).toEqual(viaTrpc.json().result.data);
+    expect(viaRest.json()).toMatchObject({ name: 'personas', database: t.database.kind });
+  });
+
+  it.each([
+    ['GET', '/nope'],
+    ['POST', '/nope/deeper?x=1'],
+    ['GET', '/api/nope'],
+    ['DELETE', '/api/personas/unknown-route'],
+  ])('answers an unknown route %s %s with 404 {detail}', async (method, url) => {
+    const res = await t.app.http.inject({ method: method as 'GET', url });
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toMatchObject({ detail: expect.any(String), code: 'NOT_FOUND' });
+    expectNoInternals(res.body);
+  });
+
+  it.each(['/api/system/info', '/nope'])(
+    'answers malformed JSON sent to %s with 400 {detail}',
+    async (url) => {
+      const res = await t.app.http.inject({
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'application/json' },
+        payload: '{"unterminated": ',
+      });
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toEqual({ detail: 'Malformed JSON in request body', code: 'PARSE_ERROR' });
+      expectNoInternals(res.body);
+    },
+  );
+
+  it('answers a body over the limit with 413', async () => {
+    const res = await t.app.http.inject({
+      method: 'POST',
+      url: '/api/system/info',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ filler: 'x'.repeat(5000) }),
+    });
+    expect(res.statusCode).toBe(413);
+    expect(res.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', detail: expect.any(String) });
+  });
+
+  it('answers an unsupported content type with 415 and no stack', async () => {
+    const res = await t.app.http.inject({
+      method: 'POST',
+      url: '/api/system/info',
+      headers: { 'content-type': 'application/xml' },
+      payload: '<x/>',
+    });
+    expect(res.statusCode).toBe(415);
+    expect(res.json()).toMatchObject({ detail: expect.any(String) });
+    expectNoInternals(res.body);
+  });
+
+  it('tags every response with a request id, reusing a sane incoming one', async () => {
+    const fresh = await t.app.http.inject({ method: 'GET', url: '/healthz' });
+    expect(fresh.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    const given = await t.app.http.inject({
+      method: 'GET',
+      url: '/healthz',
+      headers: { 'x-request-id': 'trace-123' },
+    });
+    expect(given.headers['x-request-id']).toBe('trace-123');
+    const hostile = await t.app.http.inject({
+      method: 'GET',
+      url: '/healthz',
+      headers: { 'x-request-id': 'bad id\nwith newline' },
+    });
+    expect(hostile.headers['x-request-id']).not.toContain('bad');
+  });
+});

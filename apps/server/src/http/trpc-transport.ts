@@ -1,0 +1,26 @@
+import { type AppRouter, appRouter } from '@personas/contracts';
+import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
+import type { FastifyInstance } from 'fastify';
+import type { createContextFactory } from './context';
+import { retryAfterHeaders } from './rate-limit-headers';
+
+/** tRPC at /trpc (batching on) for the typed client and the SDK. */
+export async function registerTrpcTransport(
+  app: FastifyInstance,
+  createContext: ReturnType<typeof createContextFactory>,
+): Promise<void> {
+  await app.register(fastifyTRPCPlugin, {
+    prefix: '/trpc',
+    trpcOptions: {
+      router: appRouter,
+      createContext,
+      allowBatching: true,
+      responseMeta: ({ errors }) => ({ headers: retryAfterHeaders(errors) }),
+      onError: ({ error, path, req }) => {
+        if (error.code === 'INTERNAL_SERVER_ERROR') {
+          req.log.error({ err: error.cause ?? error, procedure: path }, 'procedure failed');
+        }
+      },
+    } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
+  });
+}

@@ -1,0 +1,50 @@
+import { createApp } from './app';
+import { ConfigError, loadConfig } from './env';
+
+/** The process entry point: config, app, listen, and a graceful stop on SIGTERM/SIGINT. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const app = await createApp(config);
+  const log = app.http.log;
+  await app.http.listen({ host: config.host, port: config.port });
+  const address = app.http.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  // Plain stdout line so a person (or a test) sees where the server is without parsing JSON logs.
+  process.stdout.write(
+    `Personas listening on ${url} (docs: ${url}/docs, database: ${app.databaseKind})\n`,
+  );
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down: draining requests');
+    const timer = setTimeout(() => {
+      log.error('shutdown timed out; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    timer.unref();
+    app.close().then(
+      () => {
+        log.info('shutdown complete');
+        process.exitCode = 0;
+      },
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exitCode = 1;
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
+  else
+    process.stderr.write(
+      `Failed to start: ${error instanceof Error ? error.stack : String(error)}\n`,
+    );
+  process.exitCode = 1;
+});

@@ -1,0 +1,63 @@
+import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
+
+/**
+ * A failure the caller can act on. Services throw these; the tRPC layer translates them to one
+ * TRPCError code in one place (`trpc.ts`), and REST sends them as `{detail, code}`.
+ *
+ * @example throw new NotFoundError('Persona not found')
+ */
+export class DomainError extends Error {
+  override name = 'DomainError';
+  constructor(
+    readonly code: TRPC_ERROR_CODE_KEY,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class BadRequestError extends DomainError {
+  override name = 'BadRequestError';
+  constructor(message: string) {
+    super('BAD_REQUEST', message);
+  }
+}
+
+export class UnauthorizedError extends DomainError {
+  override name = 'UnauthorizedError';
+  constructor(message = 'Authentication required: send a valid Bearer token') {
+    super('UNAUTHORIZED', message);
+  }
+}
+
+export class ForbiddenError extends DomainError {
+  override name = 'ForbiddenError';
+  constructor(message: string) {
+    super('FORBIDDEN', message);
+  }
+}
+
+export class NotFoundError extends DomainError {
+  override name = 'NotFoundError';
+  constructor(message: string) {
+    super('NOT_FOUND', message);
+  }
+}
+
+export class ConflictError extends DomainError {
+  override name = 'ConflictError';
+  constructor(message: string) {
+    super('CONFLICT', message);
+  }
+}
+
+/** Carries how long the caller must wait; the HTTP layers turn it into `Retry-After`. */
+export class RateLimitedError extends DomainError {
+  override name = 'RateLimitedError';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super('TOO_MANY_REQUESTS', message);
+  }
+}

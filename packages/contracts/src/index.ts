@@ -1,0 +1,18 @@
+export type { AuthUser, Context } from './context';
+export { createOpenApiDocument } from './document';
+export * from './errors';
+export { rest } from './openapi';
+export { type Role, ROLES, roleSchema, hasRole } from './roles';
+export { type AppRouter, appRouter, type RouterInputs, type RouterOutputs } from './root';
+export type { Services } from './services';
+export * from './system/schemas';
+export {
+  adminProcedure,
+  authedProcedure,
+  builderProcedure,
+  createCallerFactory,
+  describeInputIssues,
+  type InputIssue,
+  publicProcedure,
+  router,
+} from './trpc';

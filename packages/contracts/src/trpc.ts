@@ -1,0 +1,93 @@
+import { initTRPC, TRPCError } from '@trpc/server';
+import type { OpenApiMeta } from 'trpc-to-openapi';
+import { ZodError } from 'zod';
+import type { AuthUser, Context } from './context';
+import { DomainError, ForbiddenError, RateLimitedError, UnauthorizedError } from './errors';
+import { hasRole, type Role } from './roles';
+
+/** The part of a zod issue a client needs: which field, and why. Never the offending value. */
+export interface InputIssue {
+  path: string;
+  message: string;
+  code: string;
+}
+
+function toInputIssues(error: ZodError): InputIssue[] {
+  return error.issues.map((issue) => ({
+    path: issue.path.map(String).join('.'),
+    message: issue.message,
+    code: issue.code,
+  }));
+}
+
+/** One sentence for a failed validation, naming the first field at fault. */
+export function describeInputIssues(issues: InputIssue[]): string {
+  const [first] = issues;
+  if (!first) return 'Invalid input';
+  const where = first.path ? `${first.path}: ` : '';
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more issue(s))` : '';
+  return `Invalid input: ${where}${first.message}${more}`;
+}
+
+const t = initTRPC
+  .context<Context>()
+  .meta<OpenApiMeta>()
+  .create({
+    // Clients get a message they can act on and never a stack, SQL or path: an internal error
+    // keeps its details in the server log only.
+    errorFormatter({ shape, error }) {
+      const issues = error.cause instanceof ZodError ? toInputIssues(error.cause) : undefined;
+      const retryAfterSeconds =
+        error.cause instanceof RateLimitedError ? error.cause.retryAfterSeconds : undefined;
+      let message = shape.message;
+      if (error.code === 'INTERNAL_SERVER_ERROR') message = 'Internal server error';
+      else if (issues) message = describeInputIssues(issues);
+      return {
+        message,
+        code: shape.code,
+        data: {
+          code: shape.data.code,
+          httpStatus: shape.data.httpStatus,
+          path: shape.data.path,
+          issues,
+          retryAfterSeconds,
+        },
+      };
+    },
+  });
+
+/** Domain errors become the matching TRPCError here, and only here. */
+const translateDomainErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok && result.error.cause instanceof DomainError) {
+    const cause = result.error.cause;
+    throw new TRPCError({ code: cause.code, message: cause.message, cause });
+  }
+  return result;
+});
+
+const requireUser = t.middleware(({ ctx, next }) => {
+  if (!ctx.user)
+    throw new TRPCError({ code: 'UNAUTHORIZED', message: new UnauthorizedError().message });
+  return next({ ctx: { ...ctx, user: ctx.user as AuthUser } });
+});
+
+function requireRole(role: Role) {
+  return t.middleware(({ ctx, next }) => {
+    // requireUser ran first, so a user is present; the check is repeated for the type only.
+    if (!ctx.user)
+      throw new TRPCError({ code: 'UNAUTHORIZED', message: new UnauthorizedError().message });
+    if (!hasRole(ctx.user.role, role)) {
+      const denied = new ForbiddenError(`This action requires the ${role} role`);
+      throw new TRPCError({ code: 'FORBIDDEN', message: denied.message, cause: denied });
+    }
+    return next({ ctx: { ...ctx, user: ctx.user } });
+  });
+}
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+export const publicProcedure = t.procedure.use(translateDomainErrors);
+export const authedProcedure = publicProcedure.use(requireUser);
+export const builderProcedure = authedProcedure.use(requireRole('builder'));
+export const adminProcedure = authedProcedure.use(requireRole('admin'));

@@ -1,0 +1,2 @@
+export { createPersonasClient, type PersonasClient, type PersonasClientOptions } from './client';
+export { PersonasError } from './errors';

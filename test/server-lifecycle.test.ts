@@ -1,0 +1,58 @@
+import { request } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { startServerProcess } from './support/server-process';
+
+/** Opens a POST and sends only half of its body; `finish()` sends the rest and reads the answer. */
+function halfSentPost(url: string, body: string) {
+  const half = Math.floor(body.length / 2);
+  let sendRest: () => void = () => {};
+  const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c) => {
+          text += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on('error', reject);
+    req.write(body.slice(0, half));
+    sendRest = () => req.end(body.slice(half));
+  });
+  return { answer, finish: () => sendRest() };
+}
+
+describe('the server process', () => {
+  it('starts on the embedded default, prints its URL and serves', async () => {
+    await using server = await startServerProcess();
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const health = await fetch(`${server.url}/healthz`);
+    expect(health.status).toBe(200);
+    const info = await (await fetch(`${server.url}/api/system/info`)).json();
+    expect(info).toMatchObject({ name: 'personas', database: 'pglite' });
+  });
+
+  it('answers requests in flight when stopped with SIGTERM, then exits 0', async () => {
+    await using server = await startServerProcess();
+    const inFlight = halfSentPost(
+      `${server.url}/api/system/info`,
+      JSON.stringify({ pad: 'x'.repeat(64) }),
+    );
+    // Give the server time to accept the connection and start reading the body.
+    await new Promise((r) => setTimeout(r, 300));
+    server.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    inFlight.finish();
+    const answer = await inFlight.answer;
+    expect(answer.status).toBeGreaterThanOrEqual(200);
+    expect(answer.status).toBeLessThan(500);
+    expect(JSON.parse(answer.body)).toBeTypeOf('object');
+    expect(await server.exited).toBe(0);
+  });
+});

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'test/**/*.test.ts'],
+    // PGlite takes seconds to start and argon2 hashes are deliberately slow: leave room.
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Two cores: more workers only contend.
+    maxWorkers: 2,
+  },
+});
