@@ -1,4 +1,7 @@
+import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startServerProcess } from './support/server-process';
 
@@ -38,21 +41,35 @@ describe('the server process', () => {
     expect(info).toMatchObject({ name: 'personas', database: 'pglite' });
   });
 
-  it('answers requests in flight when stopped with SIGTERM, then exits 0', async () => {
-    await using server = await startServerProcess();
-    const inFlight = halfSentPost(
-      `${server.url}/api/system/info`,
-      JSON.stringify({ pad: 'x'.repeat(64) }),
-    );
-    // Give the server time to accept the connection and start reading the body.
-    await new Promise((r) => setTimeout(r, 300));
-    server.child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 300));
-    inFlight.finish();
-    const answer = await inFlight.answer;
-    expect(answer.status).toBeGreaterThanOrEqual(200);
-    expect(answer.status).toBeLessThan(500);
-    expect(JSON.parse(answer.body)).toBeTypeOf('object');
-    expect(await server.exited).toBe(0);
+  it('answers requests in flight when stopped with SIGTERM, exits 0, and keeps what it acknowledged', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'personas-sigterm-'));
+    try {
+      const credentials = { email: 'inflight@example.com', password: 'in-flight-password' };
+      {
+        await using server = await startServerProcess({}, { dataDir });
+        const inFlight = halfSentPost(
+          `${server.url}/api/auth/register`,
+          JSON.stringify(credentials),
+        );
+        // Let the server accept the connection and start reading the body before the signal.
+        await new Promise((r) => setTimeout(r, 300));
+        server.child.kill('SIGTERM');
+        await new Promise((r) => setTimeout(r, 300));
+        inFlight.finish();
+        const answer = await inFlight.answer;
+        expect(answer.status).toBe(200);
+        expect(JSON.parse(answer.body)).toMatchObject({ role: 'user', token: expect.any(String) });
+        expect(await server.exited).toBe(0);
+      }
+      await using restarted = await startServerProcess({}, { dataDir });
+      const login = await fetch(`${restarted.url}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(credentials),
+      });
+      expect(login.status).toBe(200);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });

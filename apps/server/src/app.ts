@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Services } from '@personas/contracts';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { createLoginThrottle } from './auth/login-throttle';
+import { createAuthService } from './auth/service';
 import { connectDatabase, type Db, type DatabaseKind } from './db/connect';
 import { migrateToLatest } from './db/migrate';
 import type { Config } from './env';
@@ -11,6 +13,7 @@ import { installHostErrorHandlers } from './http/host-errors';
 import { registerRestTransport } from './http/rest-transport';
 import { registerTrpcTransport } from './http/trpc-transport';
 import { createSystemService } from './system/service';
+import { createUsersService, ensureAdmin } from './users/service';
 import { VERSION } from './version';
 
 export interface App extends AsyncDisposable {
@@ -38,10 +41,15 @@ export async function createApp(config: AppConfig): Promise<App> {
     throw error;
   }
 
+  if (config.adminBootstrap) await ensureAdmin(db, config.adminBootstrap);
+
+  const auth = createAuthService(db, createLoginThrottle(db, config.loginThrottle), config);
   const services: Services = {
-    system: createSystemService({ ...config, registration: 'open' }, kind),
+    system: createSystemService(config, kind),
+    auth,
+    users: createUsersService(db),
   };
-  const authenticate: Authenticate = async () => null;
+  const authenticate: Authenticate = (token) => auth.authenticate(token);
 
   const http = Fastify({
     logger: {

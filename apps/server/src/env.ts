@@ -2,27 +2,40 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
-const envSchema = z.object({
-  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  HOST: z.string().min(1).default('127.0.0.1'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  DATABASE_URL: z
-    .string()
-    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
-    .optional()
-    .describe('absent → embedded PGlite in DATA_DIR'),
-  DATA_DIR: z.string().min(1).default('./data'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  BODY_LIMIT_BYTES: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(2 * 1024 * 1024),
-  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
-  EMBEDDINGS_PROVIDER: z.enum(['offline', 'huggingface']).default('offline'),
-  LLM_PROVIDER: z.enum(['offline', 'huggingface']).default('offline'),
-  DEFAULT_MODEL: z.string().min(1).default('offline'),
-});
+const envSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+      .optional()
+      .describe('absent → embedded PGlite in DATA_DIR'),
+    DATA_DIR: z.string().min(1).default('./data'),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
+    BODY_LIMIT_BYTES: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(2 * 1024 * 1024),
+    SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+    EMBEDDINGS_PROVIDER: z.enum(['offline', 'huggingface']).default('offline'),
+    LLM_PROVIDER: z.enum(['offline', 'huggingface']).default('offline'),
+    DEFAULT_MODEL: z.string().min(1).default('offline'),
+    REGISTRATION: z.enum(['open', 'closed']).default('open'),
+    ADMIN_EMAIL: z.email().optional(),
+    ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').max(256).optional(),
+    SESSION_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+    LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(10),
+    LOGIN_WINDOW_MINUTES: z.coerce.number().int().min(1).default(15),
+  })
+  .refine((e) => Boolean(e.ADMIN_EMAIL) === Boolean(e.ADMIN_PASSWORD), {
+    message: 'ADMIN_EMAIL and ADMIN_PASSWORD must be set together',
+    path: ['ADMIN_PASSWORD'],
+  });
 
 export type Config = {
   nodeEnv: 'development' | 'production' | 'test';
@@ -37,6 +50,11 @@ export type Config = {
   embeddingsProvider: 'offline' | 'huggingface';
   llmProvider: 'offline' | 'huggingface';
   defaultModel: string;
+  registration: 'open' | 'closed';
+  /** Created as admin at start when absent, promoted when present. */
+  adminBootstrap: { email: string; password: string } | null;
+  sessionTtlDays: number;
+  loginThrottle: { maxFailures: number; windowMs: number };
 };
 
 /** Thrown with every bad variable named, so a misconfigured server fails at once and clearly. */
@@ -69,6 +87,16 @@ export function loadConfig(env: Record<string, string | undefined> = readProcess
     embeddingsProvider: e.EMBEDDINGS_PROVIDER,
     llmProvider: e.LLM_PROVIDER,
     defaultModel: e.DEFAULT_MODEL,
+    registration: e.REGISTRATION,
+    adminBootstrap:
+      e.ADMIN_EMAIL && e.ADMIN_PASSWORD
+        ? { email: e.ADMIN_EMAIL, password: e.ADMIN_PASSWORD }
+        : null,
+    sessionTtlDays: e.SESSION_TTL_DAYS,
+    loginThrottle: {
+      maxFailures: e.LOGIN_MAX_FAILURES,
+      windowMs: e.LOGIN_WINDOW_MINUTES * 60_000,
+    },
   };
 }
 

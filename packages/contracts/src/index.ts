@@ -1,3 +1,5 @@
+export * from './auth/schemas';
+export * from './common';
 export type { AuthUser, Context } from './context';
 export { createOpenApiDocument } from './document';
 export * from './errors';
@@ -6,6 +8,7 @@ export { type Role, ROLES, roleSchema, hasRole } from './roles';
 export { type AppRouter, appRouter, type RouterInputs, type RouterOutputs } from './root';
 export type { Services } from './services';
 export * from './system/schemas';
+export * from './users/schemas';
 export {
   adminProcedure,
   authedProcedure,

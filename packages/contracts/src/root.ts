@@ -1,9 +1,13 @@
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
+import { authRouter } from './auth/router';
 import { systemRouter } from './system/router';
 import { router } from './trpc';
+import { usersRouter } from './users/router';
 
 export const appRouter = router({
   system: systemRouter,
+  auth: authRouter,
+  users: usersRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,11 +1,38 @@
+import type {
+  ApiKeyList,
+  AuthSession,
+  CreateApiKeyInput,
+  CreatedApiKey,
+  LoginInput,
+  Me,
+  RegisterInput,
+} from './auth/schemas';
+import type { MessageResponse } from './common';
+import type { AuthUser } from './context';
 import type { SystemInfo } from './system/schemas';
+import type { RoleChanged, SetRoleInput, UserList } from './users/schemas';
 
 /**
  * The ports routers call through `ctx.services`. The server implements them; contracts never
- * import a database, a model client or an HTTP server.
+ * import a database, a model client or an HTTP server. Who is calling is passed explicitly, so
+ * ownership rules live in the services.
  */
 export interface Services {
   system: {
     info(): Promise<SystemInfo>;
+  };
+  auth: {
+    register(input: RegisterInput): Promise<AuthSession>;
+    login(input: LoginInput): Promise<AuthSession>;
+    logout(actor: AuthUser): Promise<MessageResponse>;
+    me(actor: AuthUser): Promise<Me>;
+    createApiKey(actor: AuthUser, input: CreateApiKeyInput): Promise<CreatedApiKey>;
+    listApiKeys(actor: AuthUser): Promise<ApiKeyList>;
+    deleteApiKey(actor: AuthUser, apiKeyId: string): Promise<MessageResponse>;
+  };
+  users: {
+    list(page: { limit: number; offset: number }): Promise<UserList>;
+    setRole(actor: AuthUser, input: SetRoleInput): Promise<RoleChanged>;
+    delete(actor: AuthUser, userId: string): Promise<MessageResponse>;
   };
 }

@@ -4,6 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../env';
+import { lockDataDir } from './data-dir-lock';
 import type { Database } from './schema';
 
 export type Db = Kysely<Database>;
@@ -29,13 +30,26 @@ export async function connectDatabase(
     };
   }
   let dataDir: string | undefined;
+  let unlock = async () => {};
   if (config.dataDir) {
     dataDir = path.join(config.dataDir, 'pglite');
     await mkdir(dataDir, { recursive: true });
+    unlock = await lockDataDir(dataDir);
   }
   const pglite = await PGlite.create(dataDir ? { dataDir } : {});
   // Kysely's PGlite adapter declares a single connection, so Kysely hands it to one holder at a
   // time: a transaction keeps it from BEGIN to COMMIT and concurrent work waits (see the
   // transactions test). `kysely-pglite` lacks this and interleaves transactions: don't use it.
-  return { db: new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) }), kind: 'pglite' };
+  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
+  return { db: releaseOnDestroy(db, unlock), kind: 'pglite' };
+}
+
+/** Runs `release` after the database has closed, however `destroy` is reached. */
+function releaseOnDestroy(db: Db, release: () => Promise<void>): Db {
+  const destroy = db.destroy.bind(db);
+  db.destroy = async () => {
+    await destroy();
+    await release();
+  };
+  return db;
 }

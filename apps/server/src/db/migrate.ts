@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration';
 import * as appMeta from './migrations/2026-11-26T12-00-00-app-meta';
+import * as auth from './migrations/2026-11-26T12-10-00-auth';
 
 /**
  * Migrations are listed here rather than read from a folder at run time, so they work the same
@@ -8,6 +9,7 @@ import * as appMeta from './migrations/2026-11-26T12-00-00-app-meta';
  */
 const migrations: Record<string, Migration> = {
   '2026-11-26T12-00-00-app-meta': appMeta,
+  '2026-11-26T12-10-00-auth': auth,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -4,7 +4,7 @@ import type { Config } from '../env';
 import { VERSION } from '../version';
 
 export function createSystemService(
-  config: Pick<Config, 'embeddingsProvider' | 'llmProvider'> & { registration: 'open' | 'closed' },
+  config: Pick<Config, 'embeddingsProvider' | 'llmProvider' | 'registration'>,
   databaseKind: DatabaseKind,
 ): Services['system'] {
   const info: SystemInfo = {

@@ -1,0 +1,106 @@
+import type { Role } from '@personas/contracts';
+import type { Db } from '../db/connect';
+
+export interface CredentialOwner {
+  user_id: string;
+  email: string;
+  role: Role;
+  secret_hash: Uint8Array;
+  expires_at: Date | null;
+}
+
+export const sessionsRepository = {
+  async insert(db: Db, s: { id: string; userId: string; secretHash: Uint8Array; expiresAt: Date }) {
+    await db
+      .insertInto('sessions')
+      .values({ id: s.id, user_id: s.userId, secret_hash: s.secretHash, expires_at: s.expiresAt })
+      .execute();
+  },
+
+  /** The session with its user's current email and role, read together in one query. */
+  findWithOwner(db: Db, id: string): Promise<CredentialOwner | undefined> {
+    return db
+      .selectFrom('sessions')
+      .innerJoin('users', 'users.id', 'sessions.user_id')
+      .select([
+        'sessions.user_id',
+        'users.email',
+        'users.role',
+        'sessions.secret_hash',
+        'sessions.expires_at',
+      ])
+      .where('sessions.id', '=', id)
+      .executeTakeFirst();
+  },
+
+  async extend(db: Db, id: string, expiresAt: Date) {
+    await db.updateTable('sessions').set({ expires_at: expiresAt }).where('id', '=', id).execute();
+  },
+
+  async delete(db: Db, id: string) {
+    await db.deleteFrom('sessions').where('id', '=', id).execute();
+  },
+};
+
+export const apiKeysRepository = {
+  async insert(
+    db: Db,
+    k: { id: string; userId: string; name: string; secretHash: Uint8Array; expiresAt: Date | null },
+  ) {
+    return db
+      .insertInto('api_keys')
+      .values({
+        id: k.id,
+        user_id: k.userId,
+        name: k.name,
+        secret_hash: k.secretHash,
+        expires_at: k.expiresAt,
+      })
+      .returning(['id', 'name', 'created_at', 'expires_at'])
+      .executeTakeFirstOrThrow();
+  },
+
+  findWithOwner(
+    db: Db,
+    id: string,
+  ): Promise<(CredentialOwner & { last_used_at: Date | null }) | undefined> {
+    return db
+      .selectFrom('api_keys')
+      .innerJoin('users', 'users.id', 'api_keys.user_id')
+      .select([
+        'api_keys.user_id',
+        'users.email',
+        'users.role',
+        'api_keys.secret_hash',
+        'api_keys.expires_at',
+        'api_keys.last_used_at',
+      ])
+      .where('api_keys.id', '=', id)
+      .executeTakeFirst();
+  },
+
+  listForUser(db: Db, userId: string) {
+    return db
+      .selectFrom('api_keys')
+      .select(['id', 'name', 'created_at', 'expires_at', 'last_used_at'])
+      .where('user_id', '=', userId)
+      .orderBy('created_at')
+      .orderBy('id')
+      .limit(200)
+      .execute();
+  },
+
+  async touch(db: Db, id: string, at: Date) {
+    await db.updateTable('api_keys').set({ last_used_at: at }).where('id', '=', id).execute();
+  },
+
+  /** Deletes only the owner's key; someone else's key id simply matches nothing. */
+  async deleteOwned(db: Db, id: string, userId: string): Promise<boolean> {
+    const result = await db
+      .deleteFrom('api_keys')
+      .where('id', '=', id)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  },
+};

@@ -1,0 +1,183 @@
+import {
+  type AuthSession,
+  type AuthUser,
+  BadRequestError,
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  type Services,
+  UnauthorizedError,
+} from '@personas/contracts';
+import type { Db } from '../db/connect';
+import { usersRepository } from '../users/repository';
+import { toUserDto } from '../users/dto';
+import { apiKeysRepository, sessionsRepository } from './credentials-repository';
+import type { LoginThrottle } from './login-throttle';
+import { hashPassword, verifyAgainstNothing, verifyPassword } from './passwords';
+import { issueApiKey, issueSessionToken, parseToken, secretMatches } from './tokens';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** An API key's last-used time is written at most this often, not on every request. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+const INVALID_CREDENTIALS = 'Invalid email or password';
+
+export interface AuthServiceOptions {
+  sessionTtlDays: number;
+  registration: 'open' | 'closed';
+}
+
+export function createAuthService(
+  db: Db,
+  throttle: LoginThrottle,
+  opts: AuthServiceOptions,
+): Services['auth'] & { authenticate(token: string): Promise<AuthUser | null> } {
+  const ttlMs = opts.sessionTtlDays * DAY_MS;
+
+  async function startSession(user: { id: string; role: AuthUser['role'] }): Promise<AuthSession> {
+    const issued = issueSessionToken();
+    const expiresAt = new Date(Date.now() + ttlMs);
+    await sessionsRepository.insert(db, {
+      id: issued.id,
+      userId: user.id,
+      secretHash: issued.secretHash,
+      expiresAt,
+    });
+    return {
+      user_id: user.id,
+      token: issued.token,
+      expires_at: expiresAt.toISOString(),
+      role: user.role,
+    };
+  }
+
+  async function authenticateSession(id: string, secret: string): Promise<AuthUser | null> {
+    const session = await sessionsRepository.findWithOwner(db, id);
+    if (!session || !secretMatches(secret, session.secret_hash)) return null;
+    const now = Date.now();
+    const expiresAt = session.expires_at?.getTime() ?? 0;
+    if (expiresAt <= now) {
+      await sessionsRepository.delete(db, id);
+      return null;
+    }
+    // Sliding expiry (Lucia's rule): once less than half the lifetime is left, renew it in full.
+    if (expiresAt - now < ttlMs / 2) await sessionsRepository.extend(db, id, new Date(now + ttlMs));
+    return {
+      id: session.user_id,
+      email: session.email,
+      role: session.role,
+      credential: { kind: 'session', sessionId: id },
+    };
+  }
+
+  async function authenticateApiKey(id: string, secret: string): Promise<AuthUser | null> {
+    const key = await apiKeysRepository.findWithOwner(db, id);
+    if (!key || !secretMatches(secret, key.secret_hash)) return null;
+    const now = Date.now();
+    if (key.expires_at && key.expires_at.getTime() <= now) return null;
+    if (!key.last_used_at || now - key.last_used_at.getTime() > LAST_USED_RESOLUTION_MS) {
+      await apiKeysRepository.touch(db, id, new Date(now));
+    }
+    return {
+      id: key.user_id,
+      email: key.email,
+      role: key.role,
+      credential: { kind: 'api_key', apiKeyId: id },
+    };
+  }
+
+  return {
+    /** Resolves a bearer token to its user with the role as stored now, or null (→ 401). */
+    async authenticate(token) {
+      const parsed = parseToken(token);
+      if (!parsed) return null;
+      return parsed.kind === 'session'
+        ? authenticateSession(parsed.id, parsed.secret)
+        : authenticateApiKey(parsed.id, parsed.secret);
+    },
+
+    async register(input) {
+      if (opts.registration === 'closed') {
+        throw new ForbiddenError(
+          'Registration is closed on this server; ask an admin for an account',
+        );
+      }
+      const user = await usersRepository.insert(db, {
+        email: input.email,
+        name: input.name ?? null,
+        password_hash: await hashPassword(input.password),
+      });
+      if (!user) throw new ConflictError('An account with this email already exists');
+      return startSession(user);
+    },
+
+    async login(input) {
+      await throttle.assertAllowed(input.email);
+      const user = await usersRepository.findByEmail(db, input.email);
+      const ok = user
+        ? await verifyPassword(user.password_hash, input.password)
+        : await verifyAgainstNothing(input.password);
+      if (!user || !ok) {
+        await throttle.recordFailure(input.email);
+        throw new UnauthorizedError(INVALID_CREDENTIALS);
+      }
+      await throttle.clear(input.email);
+      return startSession(user);
+    },
+
+    async logout(actor) {
+      if (actor.credential.kind !== 'session') {
+        throw new BadRequestError(
+          'Logout ends a session; to revoke an API key, DELETE /auth/api-keys/{api_key_id}',
+        );
+      }
+      await sessionsRepository.delete(db, actor.credential.sessionId);
+      return { message: 'Logged out successfully' };
+    },
+
+    async me(actor) {
+      const user = await usersRepository.findById(db, actor.id);
+      if (!user) throw new UnauthorizedError();
+      return toUserDto(user);
+    },
+
+    async createApiKey(actor, input) {
+      const issued = issueApiKey();
+      const expiresAt = input.expires_in_days
+        ? new Date(Date.now() + input.expires_in_days * DAY_MS)
+        : null;
+      const row = await apiKeysRepository.insert(db, {
+        id: issued.id,
+        userId: actor.id,
+        name: input.name,
+        secretHash: issued.secretHash,
+        expiresAt,
+      });
+      return {
+        api_key_id: row.id,
+        key: issued.token,
+        name: row.name,
+        expires_at: row.expires_at?.toISOString() ?? null,
+      };
+    },
+
+    async listApiKeys(actor) {
+      const rows = await apiKeysRepository.listForUser(db, actor.id);
+      return {
+        api_keys: rows.map((k) => ({
+          api_key_id: k.id,
+          name: k.name,
+          created_at: k.created_at.toISOString(),
+          expires_at: k.expires_at?.toISOString() ?? null,
+          last_used_at: k.last_used_at?.toISOString() ?? null,
+        })),
+      };
+    },
+
+    async deleteApiKey(actor, apiKeyId) {
+      // Someone else's key is indistinguishable from a missing one: 404 either way.
+      const deleted = await apiKeysRepository.deleteOwned(db, apiKeyId, actor.id);
+      if (!deleted) throw new NotFoundError('API key not found');
+      return { message: 'API key deleted successfully' };
+    },
+  };
+}

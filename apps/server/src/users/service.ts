@@ -1,0 +1,74 @@
+import { ForbiddenError, NotFoundError, type Role, type Services } from '@personas/contracts';
+import type { Db } from '../db/connect';
+import { hashPassword } from '../auth/passwords';
+import { toUserDto } from './dto';
+import { usersRepository } from './repository';
+
+const SELF_CHANGE =
+  'Admins cannot change their own role or delete themselves; another admin must do it';
+
+export function createUsersService(db: Db): Services['users'] {
+  return {
+    async list(page) {
+      const rows = await usersRepository.list(db, page);
+      return { users: rows.map(toUserDto) };
+    },
+
+    async setRole(actor, input) {
+      // Guards against an admin locking everyone (including themself) out by accident.
+      if (input.user_id === actor.id) throw new ForbiddenError(SELF_CHANGE);
+      const changed = await usersRepository.setRole(db, input.user_id, input.role);
+      if (!changed) throw new NotFoundError('User not found');
+      return { message: 'Role updated successfully', user_id: input.user_id, role: input.role };
+    },
+
+    async delete(actor, userId) {
+      if (userId === actor.id) throw new ForbiddenError(SELF_CHANGE);
+      const deleted = await usersRepository.delete(db, userId);
+      if (!deleted) throw new NotFoundError('User not found');
+      return { message: 'User deleted successfully' };
+    },
+  };
+}
+
+/** Creates an account with the given role; undefined when the email is taken. */
+export async function createUser(
+  db: Db,
+  input: { email: string; password: string; role: Role; name?: string | null },
+): Promise<string | undefined> {
+  const row = await usersRepository.insert(db, {
+    email: input.email.trim().toLowerCase(),
+    name: input.name ?? null,
+    password_hash: await hashPassword(input.password),
+    role: input.role,
+  });
+  return row?.id;
+}
+
+/**
+ * The ADMIN_EMAIL/ADMIN_PASSWORD bootstrap: creates that account as admin when absent, or
+ * promotes it when present (its password is left alone: the operator may have changed it).
+ */
+export async function ensureAdmin(
+  db: Db,
+  input: { email: string; password: string },
+): Promise<'created' | 'promoted' | 'unchanged'> {
+  const id = await createUser(db, { ...input, role: 'admin' });
+  if (id) return 'created';
+  const existing = await usersRepository.findByEmail(db, input.email.trim().toLowerCase());
+  if (!existing || existing.role === 'admin') return 'unchanged';
+  await usersRepository.setRole(db, existing.id, 'admin');
+  return 'promoted';
+}
+
+/** Sets a new password and ends every session of that user. False when the email is unknown. */
+export async function resetPassword(db: Db, email: string, password: string): Promise<boolean> {
+  const user = await usersRepository.findByEmail(db, email.trim().toLowerCase());
+  if (!user) return false;
+  const passwordHash = await hashPassword(password);
+  await db.transaction().execute(async (trx) => {
+    await usersRepository.setPasswordHash(trx, user.id, passwordHash);
+    await trx.deleteFrom('sessions').where('user_id', '=', user.id).execute();
+  });
+  return true;
+}

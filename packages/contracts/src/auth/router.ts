@@ -1,0 +1,94 @@
+import type { TRPCRouterRecord } from '@trpc/server';
+import { z } from 'zod';
+import { messageSchema } from '../common';
+import { rest } from '../openapi';
+import { authedProcedure, publicProcedure } from '../trpc';
+import {
+  apiKeyListSchema,
+  authSessionSchema,
+  createApiKeyInputSchema,
+  createdApiKeySchema,
+  loginInputSchema,
+  meSchema,
+  registerInputSchema,
+} from './schemas';
+
+const tags = ['auth'];
+
+export const authRouter = {
+  register: publicProcedure
+    .meta(
+      rest('POST', '/auth/register', {
+        tags,
+        summary: 'Create an account (role user) and sign in',
+        protect: false,
+        errors: { 403: 'Registration is closed', 409: 'The email is taken' },
+      }),
+    )
+    .input(registerInputSchema)
+    .output(authSessionSchema)
+    .mutation(({ ctx, input }) => ctx.services.auth.register(input)),
+
+  login: publicProcedure
+    .meta(
+      rest('POST', '/auth/login', {
+        tags,
+        summary: 'Sign in with email and password',
+        protect: false,
+        errors: {
+          401: 'Unknown email or wrong password (the same answer for both)',
+          429: 'Too many failed attempts for this email; see Retry-After',
+        },
+      }),
+    )
+    .input(loginInputSchema)
+    .output(authSessionSchema)
+    .mutation(({ ctx, input }) => ctx.services.auth.login(input)),
+
+  logout: authedProcedure
+    .meta(
+      rest('POST', '/auth/logout', {
+        tags,
+        summary: 'End the current session; its token stops working at once',
+        errors: { 400: 'Called with an API key: delete the key instead' },
+      }),
+    )
+    .input(z.object({}).optional())
+    .output(messageSchema)
+    .mutation(({ ctx }) => ctx.services.auth.logout(ctx.user)),
+
+  me: authedProcedure
+    .meta(rest('GET', '/auth/me', { tags, summary: 'The signed-in user' }))
+    .input(z.object({}).optional())
+    .output(meSchema)
+    .query(({ ctx }) => ctx.services.auth.me(ctx.user)),
+
+  createApiKey: authedProcedure
+    .meta(
+      rest('POST', '/auth/api-keys', {
+        tags,
+        summary: 'Create an API key for the signed-in user (the key is shown only here)',
+      }),
+    )
+    .input(createApiKeyInputSchema)
+    .output(createdApiKeySchema)
+    .mutation(({ ctx, input }) => ctx.services.auth.createApiKey(ctx.user, input)),
+
+  listApiKeys: authedProcedure
+    .meta(rest('GET', '/auth/api-keys', { tags, summary: "The signed-in user's API keys" }))
+    .input(z.object({}).optional())
+    .output(apiKeyListSchema)
+    .query(({ ctx }) => ctx.services.auth.listApiKeys(ctx.user)),
+
+  deleteApiKey: authedProcedure
+    .meta(
+      rest('DELETE', '/auth/api-keys/{api_key_id}', {
+        tags,
+        summary: 'Revoke one of your API keys',
+        errors: { 404: 'No such key among yours' },
+      }),
+    )
+    .input(z.object({ api_key_id: z.string().min(1).max(100) }))
+    .output(messageSchema)
+    .mutation(({ ctx, input }) => ctx.services.auth.deleteApiKey(ctx.user, input.api_key_id)),
+} satisfies TRPCRouterRecord;

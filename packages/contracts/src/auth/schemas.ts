@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { timestampSchema } from '../common';
+import { roleSchema } from '../roles';
+
+// Upper bounds keep a 10 MB "password" from ever reaching argon2: it is a 400, not a slow hash.
+export const emailSchema = z
+  .email()
+  .max(254)
+  .transform((e) => e.trim().toLowerCase());
+export const passwordSchema = z.string().min(8, 'Password must be at least 8 characters').max(256);
+
+export const registerInputSchema = z.object({
+  email: emailSchema,
+  password: passwordSchema,
+  name: z.string().trim().min(1).max(100).optional(),
+});
+export type RegisterInput = z.infer<typeof registerInputSchema>;
+
+export const loginInputSchema = z.object({
+  email: emailSchema,
+  password: z.string().min(1).max(256),
+});
+export type LoginInput = z.infer<typeof loginInputSchema>;
+
+export const authSessionSchema = z
+  .object({
+    user_id: z.string(),
+    token: z.string().meta({ description: 'Send as `Authorization: Bearer <token>`' }),
+    expires_at: timestampSchema,
+    role: roleSchema,
+  })
+  .meta({ id: 'AuthSession' });
+export type AuthSession = z.infer<typeof authSessionSchema>;
+
+export const meSchema = z
+  .object({
+    user_id: z.string(),
+    email: z.string(),
+    name: z.string().nullable(),
+    role: roleSchema,
+    created_at: timestampSchema,
+  })
+  .meta({ id: 'User' });
+export type Me = z.infer<typeof meSchema>;
+
+export const createApiKeyInputSchema = z.object({
+  name: z.string().trim().min(1).max(100),
+  expires_in_days: z.number().int().min(1).max(3650).optional(),
+});
+export type CreateApiKeyInput = z.infer<typeof createApiKeyInputSchema>;
+
+export const createdApiKeySchema = z
+  .object({
+    api_key_id: z.string(),
+    key: z.string().meta({ description: 'Shown only once, here' }),
+    name: z.string(),
+    expires_at: timestampSchema.nullable(),
+  })
+  .meta({ id: 'CreatedApiKey' });
+export type CreatedApiKey = z.infer<typeof createdApiKeySchema>;
+
+export const apiKeySchema = z
+  .object({
+    api_key_id: z.string(),
+    name: z.string(),
+    created_at: timestampSchema,
+    expires_at: timestampSchema.nullable(),
+    last_used_at: timestampSchema.nullable(),
+  })
+  .meta({ id: 'ApiKey' });
+export type ApiKey = z.infer<typeof apiKeySchema>;
+
+export const apiKeyListSchema = z.object({ api_keys: z.array(apiKeySchema) });
+export type ApiKeyList = z.infer<typeof apiKeyListSchema>;

@@ -1,0 +1,18 @@
+import { z } from 'zod';
+
+/** `{message}`: what deletes and other side-effect routes answer. */
+export const messageSchema = z.object({ message: z.string() }).meta({ id: 'Message' });
+export type MessageResponse = z.infer<typeof messageSchema>;
+
+/** Timestamps leave the API as ISO-8601 strings on both transports. */
+export const timestampSchema = z.iso.datetime({ offset: true });
+
+/** List routes return at most this many items per call. */
+export const MAX_PAGE_SIZE = 200;
+export const pageSchema = z.object({
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(MAX_PAGE_SIZE),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+/** A uuid path parameter; anything else is a 400 naming the field, before any lookup. */
+export const idSchema = z.uuid();

@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { idSchema } from '../common';
+import { meSchema } from '../auth/schemas';
+import { roleSchema } from '../roles';
+
+export const userListSchema = z.object({ users: z.array(meSchema) });
+export type UserList = z.infer<typeof userListSchema>;
+
+export const setRoleInputSchema = z.object({ user_id: idSchema, role: roleSchema });
+export type SetRoleInput = z.infer<typeof setRoleInputSchema>;
+
+export const roleChangedSchema = z.object({
+  message: z.string(),
+  user_id: z.string(),
+  role: roleSchema,
+});
+export type RoleChanged = z.infer<typeof roleChangedSchema>;
