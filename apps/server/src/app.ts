@@ -21,6 +21,8 @@ export interface App extends AsyncDisposable {
   db: Db;
   databaseKind: DatabaseKind;
   services: Services;
+  /** Bearer token → user, as every request's context resolves it. */
+  authenticate: Authenticate;
   /** Stops accepting, answers what is in flight, then closes the database. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -88,5 +90,13 @@ export async function createApp(config: AppConfig): Promise<App> {
     })();
     return closing;
   };
-  return { http, db, databaseKind: kind, services, close, [Symbol.asyncDispose]: close };
+  return {
+    http,
+    db,
+    databaseKind: kind,
+    services,
+    authenticate,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
 }
