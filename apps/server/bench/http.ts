@@ -33,13 +33,10 @@ const email = `bench-${Date.now()}@example.com`;
 const session = await app.services.auth.register({ email, password: 'bench-password' });
 
 // The baseline: the same queries (authenticate the token, read the user) behind a bare route.
-const auth = (
-  app.services.auth as unknown as { authenticate(t: string): Promise<{ id: string } | null> }
-).authenticate;
 const bare = Fastify({ logger: false });
 bare.get('/me', async (request, reply) => {
   const token = bearerToken(request.headers);
-  const user = token ? await auth(token) : null;
+  const user = token ? await app.authenticate(token) : null;
   if (!user) return reply.code(401).send({ detail: 'unauthorized' });
   const row = await usersRepository.findById(database.db, user.id);
   return row ? toUserDto(row) : reply.code(401).send({ detail: 'unauthorized' });
