@@ -12,6 +12,7 @@ import { registerHealth } from './http/health';
 import { installHostErrorHandlers } from './http/host-errors';
 import { registerRestTransport } from './http/rest-transport';
 import { registerTrpcTransport } from './http/trpc-transport';
+import { createPersonasService } from './personas/service';
 import { createSystemService } from './system/service';
 import { createUsersService, ensureAdmin } from './users/service';
 import { VERSION } from './version';
@@ -50,6 +51,10 @@ export async function createApp(config: AppConfig): Promise<App> {
     system: createSystemService(config, kind),
     auth,
     users: createUsersService(db),
+    personas: createPersonasService(db, {
+      defaultModel: config.defaultModel,
+      defaultRagMode: 'vector',
+    }),
   };
   const authenticate: Authenticate = (token) => auth.authenticate(token);
 

@@ -4,6 +4,7 @@ export type { AuthUser, Context } from './context';
 export { createOpenApiDocument } from './document';
 export * from './errors';
 export { rest } from './openapi';
+export * from './personas/schemas';
 export { type Role, ROLES, roleSchema, hasRole } from './roles';
 export { type AppRouter, appRouter, type RouterInputs, type RouterOutputs } from './root';
 export type { Services } from './services';

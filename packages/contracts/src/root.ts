@@ -1,5 +1,6 @@
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { authRouter } from './auth/router';
+import { personasRouter } from './personas/router';
 import { systemRouter } from './system/router';
 import { router } from './trpc';
 import { usersRouter } from './users/router';
@@ -8,6 +9,7 @@ export const appRouter = router({
   system: systemRouter,
   auth: authRouter,
   users: usersRouter,
+  personas: personasRouter,
 });
 
 export type AppRouter = typeof appRouter;

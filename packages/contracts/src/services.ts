@@ -9,6 +9,16 @@ import type {
 } from './auth/schemas';
 import type { MessageResponse } from './common';
 import type { AuthUser } from './context';
+import type {
+  BuildPersonaInput,
+  OwnedPersonas,
+  Persona,
+  PersonaCreated,
+  PersonaDeleted,
+  PersonaList,
+  PersonaUpdated,
+  UpdatePersonaInput,
+} from './personas/schemas';
 import type { SystemInfo } from './system/schemas';
 import type { RoleChanged, SetRoleInput, UserList } from './users/schemas';
 
@@ -34,5 +44,13 @@ export interface Services {
     list(page: { limit: number; offset: number }): Promise<UserList>;
     setRole(actor: AuthUser, input: SetRoleInput): Promise<RoleChanged>;
     delete(actor: AuthUser, userId: string): Promise<MessageResponse>;
+  };
+  personas: {
+    owned(actor: AuthUser): Promise<OwnedPersonas>;
+    build(actor: AuthUser, input: BuildPersonaInput): Promise<PersonaCreated>;
+    update(actor: AuthUser, input: UpdatePersonaInput): Promise<PersonaUpdated>;
+    delete(actor: AuthUser, personaId: string): Promise<PersonaDeleted>;
+    list(actor: AuthUser, page: { limit: number; offset: number }): Promise<PersonaList>;
+    get(actor: AuthUser, personaId: string): Promise<Persona>;
   };
 }

@@ -2,6 +2,8 @@ import type { Kysely } from 'kysely';
 import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration';
 import * as appMeta from './migrations/2026-11-26T12-00-00-app-meta';
 import * as auth from './migrations/2026-11-26T12-10-00-auth';
+import * as knowledge from './migrations/2026-11-26T12-20-00-knowledge';
+import * as personas from './migrations/2026-11-26T12-30-00-personas';
 
 /**
  * Migrations are listed here rather than read from a folder at run time, so they work the same
@@ -10,6 +12,8 @@ import * as auth from './migrations/2026-11-26T12-10-00-auth';
 const migrations: Record<string, Migration> = {
   '2026-11-26T12-00-00-app-meta': appMeta,
   '2026-11-26T12-10-00-auth': auth,
+  '2026-11-26T12-20-00-knowledge': knowledge,
+  '2026-11-26T12-30-00-personas': personas,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

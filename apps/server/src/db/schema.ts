@@ -8,6 +8,11 @@ export interface Database {
   sessions: SessionsTable;
   api_keys: ApiKeysTable;
   login_failures: LoginFailuresTable;
+  collections: CollectionsTable;
+  documents: DocumentsTable;
+  chunks: ChunksTable;
+  personas: PersonasTable;
+  persona_collections: PersonaCollectionsTable;
 }
 
 /** Key/value facts about this database (e.g. when it was first migrated). */
@@ -54,4 +59,66 @@ export interface LoginFailuresTable {
   id: Generated<number>;
   email: string;
   failed_at: Generated<Date>;
+}
+
+export interface CollectionsTable {
+  id: Generated<string>;
+  name: string;
+  description: Generated<string>;
+  owner_id: string;
+  visibility: Generated<'private' | 'shared'>;
+  embedding_model: string;
+  dimensions: number;
+  created_at: Generated<Date>;
+}
+export type CollectionRow = Selectable<CollectionsTable>;
+
+export interface DocumentsTable {
+  id: Generated<string>;
+  collection_id: string;
+  file_name: string;
+  doc_path: Generated<string>;
+  content_type: string;
+  content_sha256: string;
+  bytes: number;
+  chunk_count: number;
+  created_at: Generated<Date>;
+}
+export type DocumentRow = Selectable<DocumentsTable>;
+
+export interface ChunksTable {
+  /** bigserial, read as a number (see connect.ts): the chunk's label in the HNSW index. */
+  id: Generated<number>;
+  collection_id: string;
+  document_id: string;
+  position: number;
+  heading_path: Generated<string[]>;
+  text: string;
+  embedding: number[];
+}
+export type ChunkRow = Selectable<ChunksTable>;
+
+export interface PersonasTable {
+  id: Generated<string>;
+  name: string;
+  creator_id: string;
+  description: Generated<string>;
+  system_prompt: Generated<string>;
+  model: string;
+  temperature: number;
+  visibility: Generated<'public' | 'private'>;
+  query_metric: 'cosine' | 'euclidean';
+  query_threshold: number;
+  top_k: number;
+  rag_mode: 'hybrid' | 'vector';
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+export type PersonaRow = Selectable<PersonasTable>;
+export type PersonaRowUpdate = Updateable<PersonasTable>;
+
+export interface PersonaCollectionsTable {
+  persona_id: string;
+  collection_id: string;
+  position: number;
 }

@@ -1,0 +1,226 @@
+import {
+  type AuthUser,
+  BadRequestError,
+  ForbiddenError,
+  METRIC_DEFAULTS,
+  METRIC_RANGES,
+  NotFoundError,
+  type Persona,
+  type QueryMetric,
+  type RagMode,
+  type Role,
+  type Services,
+} from '@personas/contracts';
+import { canReadCollection } from '../collections/access';
+import type { Db } from '../db/connect';
+import { usersRepository } from '../users/repository';
+import { isUuid } from '../uuid';
+import { type PersonaWithCollections, personasRepository } from './repository';
+
+const PERSONA_NOT_FOUND = 'Persona not found';
+const UNKNOWN_USER = 'Invalid user_id: User does not exist';
+const DEFAULT_TEMPERATURE = 0.7;
+const DEFAULT_TOP_K = 4;
+
+export interface PersonasServiceOptions {
+  defaultModel: string;
+  defaultRagMode: RagMode;
+}
+
+function toPersonaDto(p: PersonaWithCollections): Persona {
+  return {
+    persona_id: p.id,
+    persona_name: p.name,
+    creator_id: p.creator_id,
+    description: p.description,
+    system_prompt: p.system_prompt,
+    model: p.model,
+    temperature: p.temperature,
+    visibility: p.visibility,
+    rag: {
+      db_collections: p.db_collections,
+      query_threshold: p.query_threshold,
+      query_metric: p.query_metric,
+      top_k: p.top_k,
+      mode: p.rag_mode,
+    },
+    created_at: p.created_at.toISOString(),
+    updated_at: p.updated_at.toISOString(),
+  };
+}
+
+/** Private personas exist only for their creator and admins: everyone else gets a 404. */
+export function canSeePersona(
+  actor: Pick<AuthUser, 'id' | 'role'>,
+  p: { visibility: string; creator_id: string },
+) {
+  return p.visibility === 'public' || p.creator_id === actor.id || actor.role === 'admin';
+}
+
+function canEditPersona(actor: AuthUser, p: { creator_id: string }) {
+  return actor.role === 'admin' || p.creator_id === actor.id;
+}
+
+function assertThresholdFits(metric: QueryMetric, threshold: number) {
+  const [min, max] = METRIC_RANGES[metric];
+  if (threshold < min || threshold > max) {
+    throw new BadRequestError(
+      `For the ${metric} metric the threshold must be between ${min} and ${max}`,
+    );
+  }
+}
+
+export function createPersonasService(db: Db, opts: PersonasServiceOptions): Services['personas'] {
+  async function findVisible(actor: AuthUser, personaId: string) {
+    const persona = isUuid(personaId)
+      ? await personasRepository.findById(db, personaId)
+      : undefined;
+    if (!persona || !canSeePersona(actor, persona)) throw new NotFoundError(PERSONA_NOT_FOUND);
+    return persona;
+  }
+
+  async function findUser(userId: string) {
+    const user = isUuid(userId) ? await usersRepository.findById(db, userId) : undefined;
+    if (!user) throw new NotFoundError(UNKNOWN_USER);
+    return user;
+  }
+
+  /**
+   * Collection names → ids, in order, checked for the persona's creator. A collection the caller
+   * cannot read is answered as unknown (404: they may not know it exists); one the caller can read
+   * but the creator cannot is a 403.
+   */
+  async function resolveCollections(
+    actor: AuthUser,
+    creator: { id: string; role: Role },
+    names: string[],
+  ): Promise<string[]> {
+    const unique = [...new Set(names)];
+    if (unique.length === 0) return [];
+    const rows = await db
+      .selectFrom('collections')
+      .select(['id', 'name', 'owner_id', 'visibility'])
+      .where('name', 'in', unique)
+      .execute();
+    const byName = new Map(rows.map((r) => [r.name, r]));
+    return unique.map((name) => {
+      const collection = byName.get(name);
+      if (!collection || !canReadCollection(actor, collection)) {
+        throw new NotFoundError(`Collection not found: ${name}`);
+      }
+      if (!canReadCollection(creator, collection)) {
+        throw new ForbiddenError(`The persona's creator may not read the collection ${name}`);
+      }
+      return collection.id;
+    });
+  }
+
+  return {
+    async owned(actor) {
+      const rows = await personasRepository.listOwned(db, actor.id);
+      return Object.fromEntries(rows.map((r) => [r.id, r.name]));
+    },
+
+    async build(actor, input) {
+      const creator = input.creator_id === undefined ? actor : await findUser(input.creator_id);
+      if (creator.id !== actor.id && actor.role !== 'admin') {
+        throw new ForbiddenError('Builders may only create personas for themselves');
+      }
+      const metric = input.rag?.query_metric ?? 'cosine';
+      const threshold = input.rag?.query_threshold ?? METRIC_DEFAULTS[metric];
+      assertThresholdFits(metric, threshold);
+      const collectionIds = await resolveCollections(
+        actor,
+        creator,
+        input.rag?.db_collections ?? [],
+      );
+      const row = await db.transaction().execute(async (trx) => {
+        const inserted = await personasRepository.insert(trx, {
+          name: input.persona_name,
+          creator_id: creator.id,
+          description: input.description ?? '',
+          system_prompt: input.system_prompt ?? '',
+          model: input.model ?? opts.defaultModel,
+          temperature: input.temperature ?? DEFAULT_TEMPERATURE,
+          visibility: input.visibility ?? 'public',
+          query_metric: metric,
+          query_threshold: threshold,
+          top_k: input.rag?.top_k ?? DEFAULT_TOP_K,
+          rag_mode: input.rag?.mode ?? opts.defaultRagMode,
+        });
+        await personasRepository.setCollections(trx, inserted.id, collectionIds);
+        return inserted;
+      });
+      return {
+        message: 'Persona created successfully',
+        persona_id: row.id,
+        persona_name: row.name,
+      };
+    },
+
+    async update(actor, input) {
+      const persona = await findVisible(actor, input.persona_id);
+      if (!canEditPersona(actor, persona)) {
+        throw new ForbiddenError("Only the persona's creator or an admin may change it");
+      }
+      let creator: { id: string; role: Role } | undefined;
+      if (input.creator_id !== undefined && input.creator_id !== persona.creator_id) {
+        if (actor.role !== 'admin') throw new ForbiddenError('Only an admin may change creator_id');
+        creator = await findUser(input.creator_id);
+      }
+      const rag = input.rag ?? {};
+      const metric = rag.query_metric ?? persona.query_metric;
+      // A new metric without a new threshold starts from that metric's default: the old number
+      // meant something else (a similarity floor vs a distance ceiling).
+      const threshold =
+        rag.query_threshold ??
+        (metric === persona.query_metric ? persona.query_threshold : METRIC_DEFAULTS[metric]);
+      assertThresholdFits(metric, threshold);
+
+      let collectionIds: string[] | undefined;
+      if (rag.db_collections !== undefined || creator) {
+        const owner = creator ?? (await findUser(persona.creator_id));
+        collectionIds = await resolveCollections(
+          actor,
+          owner,
+          rag.db_collections ?? persona.db_collections,
+        );
+      }
+      await db.transaction().execute(async (trx) => {
+        await personasRepository.update(trx, persona.id, {
+          name: input.persona_name,
+          creator_id: creator?.id,
+          description: input.description,
+          system_prompt: input.system_prompt,
+          model: input.model,
+          temperature: input.temperature,
+          visibility: input.visibility,
+          query_metric: metric,
+          query_threshold: threshold,
+          top_k: rag.top_k,
+          rag_mode: rag.mode,
+        });
+        if (collectionIds) await personasRepository.setCollections(trx, persona.id, collectionIds);
+      });
+      return { message: 'Persona updated successfully' };
+    },
+
+    async delete(actor, personaId) {
+      const persona = await findVisible(actor, personaId);
+      if (!canEditPersona(actor, persona)) {
+        throw new ForbiddenError("Only the persona's creator or an admin may delete it");
+      }
+      await personasRepository.delete(db, persona.id);
+      return { message: 'Persona deleted successfully' };
+    },
+
+    async list(actor, page) {
+      const rows = await personasRepository.listVisible(db, actor, page);
+      return { personas: rows.map(toPersonaDto) };
+    },
+
+    async get(actor, personaId) {
+      return toPersonaDto(await findVisible(actor, personaId));
+    },
+  };
+}

@@ -1,0 +1,88 @@
+import type { TRPCRouterRecord } from '@trpc/server';
+import { z } from 'zod';
+import { pageSchema } from '../common';
+import { rest } from '../openapi';
+import { authedProcedure, builderProcedure } from '../trpc';
+import {
+  buildPersonaInputSchema,
+  ownedPersonasSchema,
+  personaCreatedSchema,
+  personaDeletedSchema,
+  personaIdInputSchema,
+  personaListSchema,
+  personaSchema,
+  personaUpdatedSchema,
+  updatePersonaInputSchema,
+} from './schemas';
+
+const tags = ['personas'];
+
+export const personasRouter = {
+  owned: authedProcedure
+    .meta(rest('GET', '/personas/owned', { tags, summary: 'Your own personas as {id: name}' }))
+    .input(z.object({}).optional())
+    .output(ownedPersonasSchema)
+    .query(({ ctx }) => ctx.services.personas.owned(ctx.user)),
+
+  build: builderProcedure
+    .meta(
+      rest('POST', '/personas/build', {
+        tags,
+        summary: 'Create a persona (builder, admin)',
+        errors: {
+          403: 'Not a builder, or a builder naming another creator, or a collection the creator may not read',
+          404: 'Invalid user_id: User does not exist — or an unknown collection',
+        },
+      }),
+    )
+    .input(buildPersonaInputSchema)
+    .output(personaCreatedSchema)
+    .mutation(({ ctx, input }) => ctx.services.personas.build(ctx.user, input)),
+
+  update: builderProcedure
+    .meta(
+      rest('PUT', '/personas/build/{persona_id}', {
+        tags,
+        summary: 'Update any subset of a persona’s fields (its creator, admin)',
+        errors: {
+          403: 'Not the creator, or only an admin may change creator_id, or an unreadable collection',
+          404: 'Persona not found (or not visible to you), unknown user or collection',
+        },
+      }),
+    )
+    .input(updatePersonaInputSchema)
+    .output(personaUpdatedSchema)
+    .mutation(({ ctx, input }) => ctx.services.personas.update(ctx.user, input)),
+
+  delete: builderProcedure
+    .meta(
+      rest('DELETE', '/personas/build/{persona_id}', {
+        tags,
+        summary: 'Delete a persona (its creator, admin)',
+        errors: { 403: 'Not the creator', 404: 'Persona not found' },
+      }),
+    )
+    .input(personaIdInputSchema)
+    .output(personaDeletedSchema)
+    .mutation(({ ctx, input }) => ctx.services.personas.delete(ctx.user, input.persona_id)),
+
+  list: authedProcedure
+    .meta(rest('GET', '/personas', { tags, summary: 'Every persona you may chat with' }))
+    .input(pageSchema.optional())
+    .output(personaListSchema)
+    .query(({ ctx, input }) =>
+      ctx.services.personas.list(ctx.user, input ?? { limit: 200, offset: 0 }),
+    ),
+
+  get: authedProcedure
+    .meta(
+      rest('GET', '/personas/{persona_id}', {
+        tags,
+        summary: 'One persona you may chat with',
+        errors: { 404: 'Persona not found (or private and not yours)' },
+      }),
+    )
+    .input(personaIdInputSchema)
+    .output(personaSchema)
+    .query(({ ctx, input }) => ctx.services.personas.get(ctx.user, input.persona_id)),
+} satisfies TRPCRouterRecord;
