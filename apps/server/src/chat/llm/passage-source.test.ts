@@ -1,0 +1,15 @@
+import { describe, expect, it } from 'vitest';
+import { passageSource } from './passage-source';
+
+describe('passageSource', () => {
+  it('names the file and its path', () => {
+    expect(passageSource({ file_name: 'faq.md', doc_path: 'help/faq.md' })).toBe(
+      'faq.md (help/faq.md)',
+    );
+  });
+
+  it('names only the file when the path is empty or the same', () => {
+    expect(passageSource({ file_name: 'faq.md', doc_path: '' })).toBe('faq.md');
+    expect(passageSource({ file_name: 'faq.md', doc_path: ' faq.md ' })).toBe('faq.md');
+  });
+});
