@@ -1,0 +1,40 @@
+/**
+ * Lucene's English stop set (what Elasticsearch's `english` analyzer and Pyserini use for the
+ * published BM25 baselines). Deliberately short: BM25's idf already discounts common words, and
+ * longer lists drop words that matter in queries ("between", "after", "during").
+ */
+export const ENGLISH_STOPWORDS: ReadonlySet<string> = new Set([
+  'a',
+  'an',
+  'and',
+  'are',
+  'as',
+  'at',
+  'be',
+  'but',
+  'by',
+  'for',
+  'if',
+  'in',
+  'into',
+  'is',
+  'it',
+  'no',
+  'not',
+  'of',
+  'on',
+  'or',
+  'such',
+  'that',
+  'the',
+  'their',
+  'then',
+  'there',
+  'these',
+  'they',
+  'this',
+  'to',
+  'was',
+  'will',
+  'with',
+]);
