@@ -1,20 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { Services } from '@personas/contracts';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { createLoginThrottle } from './auth/login-throttle';
-import { createAuthService } from './auth/service';
 import { connectDatabase, type Db, type DatabaseKind } from './db/connect';
 import { migrateToLatest } from './db/migrate';
 import type { Config } from './env';
+import { documentBodyLimit, installBodyLimits } from './http/body-limits';
+import { registerChatStreamRoute } from './http/chat-stream-route';
 import { type Authenticate, createContextFactory } from './http/context';
 import { registerDocs } from './http/docs';
 import { registerHealth } from './http/health';
 import { installHostErrorHandlers } from './http/host-errors';
 import { registerRestTransport } from './http/rest-transport';
 import { registerTrpcTransport } from './http/trpc-transport';
-import { createPersonasService } from './personas/service';
-import { createSystemService } from './system/service';
-import { createUsersService, ensureAdmin } from './users/service';
+import type { OpenReport } from './knowledge/vector-index-store';
+import { createServices } from './services';
+import { ensureAdmin } from './users/service';
 import { VERSION } from './version';
 
 export interface App extends AsyncDisposable {
@@ -24,6 +24,8 @@ export interface App extends AsyncDisposable {
   services: Services;
   /** Bearer token → user, as every request's context resolves it. */
   authenticate: Authenticate;
+  /** What opening the vector indexes found: loaded from disk, or rebuilt and why. */
+  indexReport: OpenReport;
   /** Stops accepting, answers what is in flight, then closes the database. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -45,18 +47,14 @@ export async function createApp(config: AppConfig): Promise<App> {
   }
 
   if (config.adminBootstrap) await ensureAdmin(db, config.adminBootstrap);
-
-  const auth = createAuthService(db, createLoginThrottle(db, config.loginThrottle), config);
-  const services: Services = {
-    system: createSystemService(config, kind),
-    auth,
-    users: createUsersService(db),
-    personas: createPersonasService(db, {
-      defaultModel: config.defaultModel,
-      defaultRagMode: 'vector',
-    }),
-  };
-  const authenticate: Authenticate = (token) => auth.authenticate(token);
+  let wired: Awaited<ReturnType<typeof createServices>>;
+  try {
+    wired = await createServices(db, kind, config);
+  } catch (error) {
+    if (ownsDatabase) await db.destroy();
+    throw error;
+  }
+  const { services, authenticate } = wired;
 
   const http = Fastify({
     logger: {
@@ -64,7 +62,7 @@ export async function createApp(config: AppConfig): Promise<App> {
       // Request logs carry method, url and ids; never a body, and never an Authorization header.
       redact: ['req.headers.authorization', 'req.headers.cookie'],
     },
-    bodyLimit: config.bodyLimitBytes,
+    bodyLimit: Math.max(config.bodyLimitBytes, documentBodyLimit(config.documentLimitBytes)),
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
       return typeof incoming === 'string' && /^[\w.-]{1,64}$/.test(incoming)
@@ -80,9 +78,11 @@ export async function createApp(config: AppConfig): Promise<App> {
   });
 
   installHostErrorHandlers(http);
+  installBodyLimits(http, config);
   registerHealth(http, db);
   const createContext = createContextFactory(services, authenticate);
   await registerTrpcTransport(http, createContext);
+  registerChatStreamRoute(http, createContext);
   await registerRestTransport(http, createContext);
   await registerDocs(http, VERSION);
   await http.ready();
@@ -91,6 +91,9 @@ export async function createApp(config: AppConfig): Promise<App> {
   const close = () => {
     closing ??= (async () => {
       await http.close();
+      // Indexes are written back before the database closes: the next start then loads them
+      // instead of rebuilding.
+      await wired.close();
       if (ownsDatabase) await db.destroy();
     })();
     return closing;
@@ -101,6 +104,7 @@ export async function createApp(config: AppConfig): Promise<App> {
     databaseKind: kind,
     services,
     authenticate,
+    indexReport: wired.indexReport,
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { type InferenceProviderOrPolicy, PROVIDERS_OR_POLICIES } from '@huggingface/inference';
 import { z } from 'zod';
 
 const envSchema = z
@@ -25,6 +26,22 @@ const envSchema = z
     EMBEDDINGS_PROVIDER: z.enum(['offline', 'huggingface']).default('offline'),
     LLM_PROVIDER: z.enum(['offline', 'huggingface']).default('offline'),
     DEFAULT_MODEL: z.string().min(1).default('offline'),
+    DOCUMENT_LIMIT_BYTES: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(10 * 1024 * 1024),
+    CHUNK_SIZE: z.coerce.number().int().min(100).max(20_000).default(800),
+    CHUNK_OVERLAP: z.coerce.number().int().min(0).max(5_000).default(100),
+    HF_TOKEN: z.string().min(1).optional(),
+    HF_PROVIDER: z.enum(PROVIDERS_OR_POLICIES).optional(),
+    HF_ENDPOINT_URL: z.url().optional().describe('OpenAI-compatible server for the language model'),
+    HF_EMBEDDING_MODEL: z.string().min(1).default('sentence-transformers/all-MiniLM-L6-v2'),
+    HF_EMBEDDING_URL: z.url().optional().describe('feature-extraction endpoint for embeddings'),
+    HF_EMBEDDING_DIMENSIONS: z.coerce.number().int().positive().default(384),
+    MODEL_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
+    CHAT_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(30),
+    CHAT_HISTORY_BUDGET_TOKENS: z.coerce.number().int().min(256).default(3000),
     REGISTRATION: z.enum(['open', 'closed']).default('open'),
     ADMIN_EMAIL: z.email().optional(),
     ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').max(256).optional(),
@@ -51,6 +68,20 @@ export type Config = {
   llmProvider: 'offline' | 'huggingface';
   defaultModel: string;
   registration: 'open' | 'closed';
+  documentLimitBytes: number;
+  chunkSize: number;
+  chunkOverlap: number;
+  huggingFace: {
+    token: string | null;
+    provider: InferenceProviderOrPolicy | null;
+    endpointUrl: string | null;
+    embeddingModel: string;
+    embeddingUrl: string | null;
+    embeddingDimensions: number;
+  };
+  modelTimeoutMs: number;
+  chatRateLimitPerMinute: number;
+  chatHistoryBudgetTokens: number;
   /** Created as admin at start when absent, promoted when present. */
   adminBootstrap: { email: string; password: string } | null;
   sessionTtlDays: number;
@@ -88,6 +119,20 @@ export function loadConfig(env: Record<string, string | undefined> = readProcess
     llmProvider: e.LLM_PROVIDER,
     defaultModel: e.DEFAULT_MODEL,
     registration: e.REGISTRATION,
+    documentLimitBytes: e.DOCUMENT_LIMIT_BYTES,
+    chunkSize: e.CHUNK_SIZE,
+    chunkOverlap: Math.min(e.CHUNK_OVERLAP, Math.floor(e.CHUNK_SIZE / 2)),
+    huggingFace: {
+      token: e.HF_TOKEN ?? null,
+      provider: e.HF_PROVIDER ?? null,
+      endpointUrl: e.HF_ENDPOINT_URL ?? null,
+      embeddingModel: e.HF_EMBEDDING_MODEL,
+      embeddingUrl: e.HF_EMBEDDING_URL ?? null,
+      embeddingDimensions: e.HF_EMBEDDING_DIMENSIONS,
+    },
+    modelTimeoutMs: e.MODEL_TIMEOUT_MS,
+    chatRateLimitPerMinute: e.CHAT_RATE_LIMIT_PER_MINUTE,
+    chatHistoryBudgetTokens: e.CHAT_HISTORY_BUDGET_TOKENS,
     adminBootstrap:
       e.ADMIN_EMAIL && e.ADMIN_PASSWORD
         ? { email: e.ADMIN_EMAIL, password: e.ADMIN_PASSWORD }

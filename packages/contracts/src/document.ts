@@ -59,9 +59,61 @@ export function createOpenApiDocument(opts: { version: string }): OpenAPIObject 
       }
     }
   }
+  doc.paths = { ...doc.paths, ...chatStreamPath() };
   // Error schemas generated per code are no longer referenced once replaced above.
   for (const name of Object.keys(doc.components.schemas ?? {})) {
     if (name.startsWith('error.')) delete doc.components.schemas[name];
   }
   return doc;
+}
+
+const errorResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
+
+/**
+ * The streaming chat is a plain Fastify route (server-sent events are not a JSON procedure), so
+ * it is described here by hand, next to the generated paths.
+ */
+function chatStreamPath(): NonNullable<OpenAPIObject['paths']> {
+  return {
+    '/personas/{persona_id}/chat/stream': {
+      post: {
+        operationId: 'chat-stream',
+        summary: 'Chat with a persona, streamed as server-sent events',
+        description:
+          'Events: `meta` {persona_id, message_history_id, rag_hit, rag_hits}, then `token` {text}…, then `done` {response, usage} — or `error` {detail, code}. The exchange is stored just before `done`; a client that disconnects earlier leaves nothing stored. tRPC clients use the `chat.stream` subscription instead.',
+        tags: ['chat'],
+        security: [{ bearerAuth: [] }],
+        parameters: [
+          { name: 'persona_id', in: 'path', required: true, schema: { type: 'string' } },
+        ],
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                properties: {
+                  message_history_id: { type: 'string' },
+                  content: { type: 'string', maxLength: 32000 },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          200: {
+            description: 'A stream of server-sent events',
+            content: { 'text/event-stream': { schema: { type: 'string' } } },
+          },
+          400: errorResponse('Message content is required (or another invalid field)'),
+          401: errorResponse('Missing, unknown, expired or revoked token'),
+          404: errorResponse('Persona not found, or Message history not found'),
+          429: errorResponse('Too many chat messages; see Retry-After'),
+        },
+      },
+    },
+  };
 }

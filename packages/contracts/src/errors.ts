@@ -61,3 +61,10 @@ export class RateLimitedError extends DomainError {
     super('TOO_MANY_REQUESTS', message);
   }
 }
+
+export class PayloadTooLargeError extends DomainError {
+  override name = 'PayloadTooLargeError';
+  constructor(message: string) {
+    super('PAYLOAD_TOO_LARGE', message);
+  }
+}

@@ -1,4 +1,6 @@
 export * from './auth/schemas';
+export * from './chat/schemas';
+export * from './collections/schemas';
 export * from './common';
 export type { AuthUser, Context } from './context';
 export { createOpenApiDocument } from './document';

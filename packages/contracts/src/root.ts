@@ -1,5 +1,7 @@
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { authRouter } from './auth/router';
+import { chatRouter } from './chat/router';
+import { collectionsRouter } from './collections/router';
 import { personasRouter } from './personas/router';
 import { systemRouter } from './system/router';
 import { router } from './trpc';
@@ -10,6 +12,8 @@ export const appRouter = router({
   auth: authRouter,
   users: usersRouter,
   personas: personasRouter,
+  collections: collectionsRouter,
+  chat: chatRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -7,6 +7,24 @@ import type {
   Me,
   RegisterInput,
 } from './auth/schemas';
+import type {
+  AddDocumentInput,
+  Collection,
+  CollectionList,
+  CreateCollectionInput,
+  DocumentAdded,
+  DocumentList,
+  SearchInput,
+  SearchResult,
+} from './collections/schemas';
+import type {
+  ChatInput,
+  ChatResponse,
+  ChatStreamEvent,
+  MessageHistory,
+  PersonaHistories,
+  UpdateHistoryInput,
+} from './chat/schemas';
 import type { MessageResponse } from './common';
 import type { AuthUser } from './context';
 import type {
@@ -52,5 +70,24 @@ export interface Services {
     delete(actor: AuthUser, personaId: string): Promise<PersonaDeleted>;
     list(actor: AuthUser, page: { limit: number; offset: number }): Promise<PersonaList>;
     get(actor: AuthUser, personaId: string): Promise<Persona>;
+  };
+  collections: {
+    create(actor: AuthUser, input: CreateCollectionInput): Promise<Collection>;
+    list(actor: AuthUser): Promise<CollectionList>;
+    get(actor: AuthUser, name: string): Promise<Collection>;
+    delete(actor: AuthUser, name: string): Promise<MessageResponse>;
+    addDocument(actor: AuthUser, input: AddDocumentInput): Promise<DocumentAdded>;
+    listDocuments(actor: AuthUser, name: string): Promise<DocumentList>;
+    deleteDocument(actor: AuthUser, name: string, documentId: string): Promise<MessageResponse>;
+    search(actor: AuthUser, input: SearchInput): Promise<SearchResult>;
+  };
+  chat: {
+    send(actor: AuthUser, input: ChatInput, signal?: AbortSignal): Promise<ChatResponse>;
+    /** Yields `meta`, `token`…, `done`; throws on failure. The exchange is stored before `done`. */
+    stream(actor: AuthUser, input: ChatInput, signal?: AbortSignal): AsyncIterable<ChatStreamEvent>;
+    personaHistories(actor: AuthUser, personaId: string): Promise<PersonaHistories>;
+    getHistory(actor: AuthUser, id: string): Promise<MessageHistory>;
+    updateHistory(actor: AuthUser, input: UpdateHistoryInput): Promise<MessageHistory>;
+    deleteHistory(actor: AuthUser, id: string): Promise<MessageResponse>;
   };
 }

@@ -4,6 +4,7 @@ import * as appMeta from './migrations/2026-11-26T12-00-00-app-meta';
 import * as auth from './migrations/2026-11-26T12-10-00-auth';
 import * as knowledge from './migrations/2026-11-26T12-20-00-knowledge';
 import * as personas from './migrations/2026-11-26T12-30-00-personas';
+import * as chat from './migrations/2026-11-26T12-40-00-chat';
 
 /**
  * Migrations are listed here rather than read from a folder at run time, so they work the same
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-26T12-10-00-auth': auth,
   '2026-11-26T12-20-00-knowledge': knowledge,
   '2026-11-26T12-30-00-personas': personas,
+  '2026-11-26T12-40-00-chat': chat,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -1,5 +1,5 @@
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
-import type { Role } from '@personas/contracts';
+import type { RagHit, Role } from '@personas/contracts';
 
 /** The tables as Kysely sees them; migrations in `./migrations` are the source of this shape. */
 export interface Database {
@@ -13,6 +13,8 @@ export interface Database {
   chunks: ChunksTable;
   personas: PersonasTable;
   persona_collections: PersonaCollectionsTable;
+  message_histories: MessageHistoriesTable;
+  messages: MessagesTable;
 }
 
 /** Key/value facts about this database (e.g. when it was first migrated). */
@@ -122,3 +124,26 @@ export interface PersonaCollectionsTable {
   collection_id: string;
   position: number;
 }
+
+export interface MessageHistoriesTable {
+  id: Generated<string>;
+  user_id: string;
+  persona_id: string;
+  title: string;
+  description: Generated<string>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+export type MessageHistoryRow = Selectable<MessageHistoriesTable>;
+
+export interface MessagesTable {
+  id: Generated<string>;
+  seq: Generated<number>;
+  history_id: string;
+  role: 'user' | 'assistant';
+  content: string;
+  /** jsonb: pg and PGlite both parse it to an object. */
+  rag_hit: RagHit | null;
+  created_at: Generated<Date>;
+}
+export type MessageRow = Selectable<MessagesTable>;

@@ -11,10 +11,17 @@ export interface TestApp extends AsyncDisposable {
   dataDir: string;
 }
 
-/** The whole server on a fresh test database and data directory, not listening (use inject). */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'personas-test-'));
-  const database = await openTestDatabase();
+/**
+ * The whole server on a test database and data directory, not listening (use inject). Both are
+ * fresh and removed on dispose — unless passed in, which is how a test restarts the server on
+ * the same data: close the first app, then start another on its `database` and `dataDir`.
+ */
+export async function startTestApp(
+  env: Record<string, string> = {},
+  reuse: { database?: TestDatabase; dataDir?: string } = {},
+): Promise<TestApp> {
+  const dataDir = reuse.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'personas-test-')));
+  const database = reuse.database ?? (await openTestDatabase());
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dataDir, ...env });
   const app = await createApp({ ...config, database });
   return {
@@ -23,8 +30,8 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     dataDir,
     async [Symbol.asyncDispose]() {
       await app.close();
-      await database[Symbol.asyncDispose]();
-      await rm(dataDir, { recursive: true, force: true });
+      if (!reuse.database) await database[Symbol.asyncDispose]();
+      if (!reuse.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -4,12 +4,10 @@ import { timestampSchema } from '../common';
 export const METRIC_DEFAULTS = { cosine: 0.3, euclidean: 1.2 } as const;
 export const METRIC_RANGES = { cosine: [-1, 1], euclidean: [0, 2] } as const;
 
-export const queryMetricSchema = z
-  .enum(['cosine', 'euclidean'])
-  .meta({
-    description:
-      'cosine: pass when similarity >= threshold; euclidean: pass when distance <= threshold',
-  });
+export const queryMetricSchema = z.enum(['cosine', 'euclidean']).meta({
+  description:
+    'cosine: pass when similarity >= threshold; euclidean: pass when distance <= threshold',
+});
 export type QueryMetric = z.infer<typeof queryMetricSchema>;
 export const ragModeSchema = z
   .enum(['hybrid', 'vector'])

@@ -1,0 +1,258 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type AuthUser,
+  BadRequestError,
+  type ChatInput,
+  type ChatResponse,
+  type ChatStreamEvent,
+  type MessageHistory,
+  NotFoundError,
+  type RagHit,
+  type Services,
+} from '@personas/contracts';
+import { canReadCollection } from '../collections/access';
+import type { Retrieve } from '../collections/retriever';
+import type { Db } from '../db/connect';
+import type { MessageHistoryRow, MessageRow } from '../db/schema';
+import { personasRepository } from '../personas/repository';
+import { canSeePersona } from '../personas/service';
+import { usersRepository } from '../users/repository';
+import { isUuid } from '../uuid';
+import type { CompletionRequest, LanguageModel, RetrievedPassage } from './llm/language-model';
+import { buildPrompt } from './prompt/build-prompt';
+import { historiesRepository } from './repository';
+
+const HISTORY_NOT_FOUND = 'Message history not found';
+const CONTENT_REQUIRED = 'Message content is required';
+
+export interface ChatServiceOptions {
+  llm: LanguageModel;
+  retrieve: Retrieve;
+  /** The embedding model of this server: collections built with another are left out. */
+  embeddingModel: string;
+  historyBudgetTokens: number;
+  takeRateLimit: (userId: string) => void;
+}
+
+/** A new conversation is titled by the first words of its first message. */
+export function titleFrom(content: string): string {
+  const words = content.trim().split(/\s+/).slice(0, 8).join(' ');
+  return words.length > 80 ? `${words.slice(0, 79)}…` : words;
+}
+
+function toHistoryDto(h: MessageHistoryRow, messages: MessageRow[]): MessageHistory {
+  return {
+    id: h.id,
+    persona_id: h.persona_id,
+    title: h.title,
+    description: h.description,
+    created_at: h.created_at.toISOString(),
+    messages: messages.map((m) => ({
+      id: m.id,
+      role: m.role,
+      content: m.content,
+      created_at: m.created_at.toISOString(),
+      ...(m.role === 'assistant' ? { rag_hit: m.rag_hit } : {}),
+    })),
+  };
+}
+
+function toPassage(hit: RagHit): RetrievedPassage {
+  return {
+    file_name: hit.file_name,
+    doc_path: hit.doc_path,
+    document_string: hit.document_string,
+    cosine_similarity: hit.cosine_similarity,
+  };
+}
+
+/** Everything a reply needs, resolved and checked before the model is called. */
+interface PreparedExchange {
+  personaId: string;
+  historyId: string;
+  isNewHistory: boolean;
+  content: string;
+  ragHit: RagHit | null;
+  ragHits: RagHit[];
+  request: CompletionRequest;
+}
+
+export function createChatService(db: Db, opts: ChatServiceOptions): Services['chat'] {
+  async function findVisiblePersona(actor: AuthUser, personaId: string) {
+    const persona = isUuid(personaId)
+      ? await personasRepository.findById(db, personaId)
+      : undefined;
+    if (!persona || !canSeePersona(actor, persona)) throw new NotFoundError('Persona not found');
+    return persona;
+  }
+
+  async function findOwnedHistory(actor: AuthUser, id: string) {
+    const history = isUuid(id) ? await historiesRepository.find(db, id) : undefined;
+    if (!history || history.user_id !== actor.id) throw new NotFoundError(HISTORY_NOT_FOUND);
+    return history;
+  }
+
+  /** The persona's collections that its creator can still read and that this server can search. */
+  async function searchableCollections(persona: { creator_id: string; db_collections: string[] }) {
+    if (persona.db_collections.length === 0) return [];
+    const creator = await usersRepository.findById(db, persona.creator_id);
+    if (!creator) return [];
+    const rows = await db
+      .selectFrom('collections')
+      .select(['id', 'owner_id', 'visibility', 'embedding_model'])
+      .where('name', 'in', persona.db_collections)
+      .execute();
+    return rows
+      .filter((c) => canReadCollection(creator, c) && c.embedding_model === opts.embeddingModel)
+      .map((c) => c.id);
+  }
+
+  async function prepare(
+    actor: AuthUser,
+    input: ChatInput,
+    signal?: AbortSignal,
+  ): Promise<PreparedExchange> {
+    const content = input.content?.trim() ?? '';
+    if (!content) throw new BadRequestError(CONTENT_REQUIRED);
+    const persona = await findVisiblePersona(actor, input.persona_id);
+    let history: MessageHistoryRow | undefined;
+    if (input.message_history_id !== undefined) {
+      history = await findOwnedHistory(actor, input.message_history_id);
+      if (history.persona_id !== persona.id) throw new NotFoundError(HISTORY_NOT_FOUND);
+    }
+    opts.takeRateLimit(actor.id);
+
+    const hits = await opts.retrieve({
+      collectionIds: await searchableCollections(persona),
+      query: content,
+      topK: persona.top_k,
+      metric: persona.query_metric,
+      threshold: persona.query_threshold,
+      mode: persona.rag_mode,
+      signal,
+    });
+    const ragHits = hits.filter((h) => h.success);
+    const ragHit = ragHits[0] ?? hits[0] ?? null;
+
+    const earlier = history ? await historiesRepository.messagesOf(db, [history.id]) : [];
+    const prompt = buildPrompt({
+      systemPrompt: persona.system_prompt,
+      passages: ragHits.map(toPassage),
+      history: earlier.map((m) => ({ role: m.role, content: m.content })),
+      message: content,
+      budgetTokens: opts.historyBudgetTokens,
+    });
+    return {
+      personaId: persona.id,
+      historyId: history?.id ?? randomUUID(),
+      isNewHistory: !history,
+      content,
+      ragHit,
+      ragHits,
+      request: {
+        model: persona.model,
+        temperature: persona.temperature,
+        messages: prompt.messages,
+        passages: ragHits.map(toPassage),
+        signal,
+      },
+    };
+  }
+
+  /** Both messages in one transaction, only once the model has answered. */
+  async function store(actor: AuthUser, x: PreparedExchange, answer: string) {
+    await db.transaction().execute(async (trx) => {
+      await historiesRepository.lockOrCreate(trx, {
+        id: x.historyId,
+        user_id: actor.id,
+        persona_id: x.personaId,
+        title: titleFrom(x.content),
+      });
+      await historiesRepository.appendExchange(trx, x.historyId, {
+        question: x.content,
+        answer,
+        ragHit: x.ragHit,
+      });
+    });
+  }
+
+  async function historyDto(history: MessageHistoryRow) {
+    return toHistoryDto(history, await historiesRepository.messagesOf(db, [history.id]));
+  }
+
+  return {
+    async send(actor, input, signal): Promise<ChatResponse> {
+      const x = await prepare(actor, input, signal);
+      const completion = await opts.llm.complete(x.request);
+      await store(actor, x, completion.text);
+      return {
+        persona_id: x.personaId,
+        message_history_id: x.historyId,
+        response: completion.text,
+        rag_hit: x.ragHit,
+        rag_hits: x.ragHits,
+        usage: completion.usage,
+      };
+    },
+
+    async *stream(actor, input, signal): AsyncGenerator<ChatStreamEvent> {
+      const x = await prepare(actor, input, signal);
+      yield {
+        type: 'meta',
+        persona_id: x.personaId,
+        message_history_id: x.historyId,
+        rag_hit: x.ragHit,
+        rag_hits: x.ragHits,
+      };
+      for await (const event of opts.llm.stream(x.request)) {
+        if (event.type === 'token') {
+          yield { type: 'token', text: event.text };
+          continue;
+        }
+        // A client gone before the end stores nothing: the exchange is kept whole or not at all.
+        if (signal?.aborted) return;
+        await store(actor, x, event.text);
+        yield { type: 'done', response: event.text, usage: event.usage };
+        return;
+      }
+    },
+
+    async personaHistories(actor, personaId) {
+      const persona = await findVisiblePersona(actor, personaId);
+      const histories = await historiesRepository.listForUserAndPersona(db, actor.id, persona.id);
+      const messages = await historiesRepository.messagesOf(
+        db,
+        histories.map((h) => h.id),
+      );
+      const byHistory = new Map<string, MessageRow[]>();
+      for (const m of messages) {
+        const list = byHistory.get(m.history_id) ?? [];
+        list.push(m);
+        byHistory.set(m.history_id, list);
+      }
+      return {
+        persona_id: persona.id,
+        messages: histories.map((h) => toHistoryDto(h, byHistory.get(h.id) ?? [])),
+      };
+    },
+
+    async getHistory(actor, id) {
+      return historyDto(await findOwnedHistory(actor, id));
+    },
+
+    async updateHistory(actor, input) {
+      const history = await findOwnedHistory(actor, input.id);
+      await historiesRepository.update(db, history.id, {
+        title: input.title,
+        description: input.description,
+      });
+      return historyDto(await findOwnedHistory(actor, input.id));
+    },
+
+    async deleteHistory(actor, id) {
+      const history = await findOwnedHistory(actor, id);
+      await historiesRepository.delete(db, history.id);
+      return { message: 'Message history deleted successfully' };
+    },
+  };
+}

@@ -1,0 +1,87 @@
+import path from 'node:path';
+import type { Db } from '../db/connect';
+import { chunkEmbeddingText } from '../knowledge/chunker';
+import { VectorIndexStore, type OpenReport } from '../knowledge/vector-index-store';
+import { Bm25Index } from '../retrieval/bm25-index';
+import { chunkTexts, createPostgresChunkSource } from './postgres-chunk-source';
+
+/**
+ * What the knowledge service needs from the in-process indexes of each collection: the HNSW
+ * vector index and the lexical (BM25) one. Both are caches of the chunks table, keyed by chunk id;
+ * Postgres stays the source of truth.
+ */
+export interface ChunkIndexes {
+  add(
+    collectionId: string,
+    chunks: { label: number; vector: number[]; text: string }[],
+  ): Promise<void>;
+  remove(collectionId: string, labels: number[]): Promise<void>;
+  drop(collectionId: string): Promise<void>;
+  /** Nearest chunks by cosine similarity over normalized vectors, best first. */
+  nearest(collectionId: string, vector: number[], k: number): { label: number; cosine: number }[];
+  /** Best lexical (BM25) matches, best first. */
+  lexical(collectionId: string, query: string, k: number): number[];
+}
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Opens the indexes of every collection: vector indexes from their files under
+ * `dataDir/indexes` when they match Postgres (rebuilt otherwise), lexical indexes rebuilt from
+ * the chunks table (a few seconds for 50k chunks), so both agree with Postgres after any crash.
+ */
+export async function openChunkIndexes(
+  db: Db,
+  dataDir: string,
+): Promise<ChunkIndexes & { report: OpenReport; close(): Promise<void> }> {
+  const vectors = new VectorIndexStore({
+    directory: path.join(dataDir, 'indexes'),
+    source: createPostgresChunkSource(db),
+  });
+  const report = await vectors.openAll();
+  const lexicalIndexes = new Map<string, Bm25Index>();
+  const lexicalOf = (collectionId: string) => {
+    let index = lexicalIndexes.get(collectionId);
+    if (!index) {
+      index = new Bm25Index();
+      lexicalIndexes.set(collectionId, index);
+    }
+    return index;
+  };
+  for (const { id } of await db.selectFrom('collections').select('id').execute()) {
+    const index = lexicalOf(id);
+    for await (const page of chunkTexts(db, id)) {
+      index.add(page.map((c) => ({ label: c.label, text: chunkEmbeddingText(c) })));
+      await yieldToEventLoop();
+    }
+  }
+
+  return {
+    report,
+    async add(collectionId, chunks) {
+      await vectors.add(collectionId, chunks);
+      const lexical = lexicalOf(collectionId);
+      for (let i = 0; i < chunks.length; i += 1000) {
+        lexical.add(chunks.slice(i, i + 1000).map((c) => ({ label: c.label, text: c.text })));
+        await yieldToEventLoop();
+      }
+    },
+    async remove(collectionId, labels) {
+      lexicalIndexes.get(collectionId)?.remove(labels);
+      await vectors.remove(collectionId, labels);
+    },
+    async drop(collectionId) {
+      lexicalIndexes.delete(collectionId);
+      await vectors.drop(collectionId);
+    },
+    nearest(collectionId, vector, k) {
+      return vectors
+        .search(collectionId, vector, k)
+        .map((h) => ({ label: h.label, cosine: h.cosineSimilarity }));
+    },
+    lexical(collectionId, query, k) {
+      return (lexicalIndexes.get(collectionId)?.search(query, k) ?? []).map((h) => h.label);
+    },
+    close: () => vectors.close(),
+  };
+}

@@ -1,0 +1,73 @@
+import type { Db } from '../db/connect';
+import { labelSetChecksum } from '../knowledge/label-set-checksum';
+import type { ChunkVectorSource } from '../knowledge/vector-index-store';
+import type { VectorItem } from '../knowledge/vector-index';
+
+/** The chunks table as the vector indexes' source of truth. */
+export function createPostgresChunkSource(db: Db): ChunkVectorSource {
+  return {
+    async collectionIds() {
+      const rows = await db.selectFrom('collections').select('id').execute();
+      return rows.map((r) => r.id);
+    },
+
+    async dimensions(collectionId) {
+      const row = await db
+        .selectFrom('collections')
+        .select('dimensions')
+        .where('id', '=', collectionId)
+        .executeTakeFirst();
+      return row?.dimensions ?? 0;
+    },
+
+    async fingerprint(collectionId) {
+      const rows = await db
+        .selectFrom('chunks')
+        .select('id')
+        .where('collection_id', '=', collectionId)
+        .execute();
+      const ids = rows.map((r) => Number(r.id));
+      return { count: ids.length, checksum: labelSetChecksum(ids) };
+    },
+
+    async *vectors(collectionId, batchSize): AsyncIterable<VectorItem[]> {
+      let after = 0;
+      for (;;) {
+        // Keyset pagination: each page starts after the last id seen, so it stays fast.
+        const rows = await db
+          .selectFrom('chunks')
+          .select(['id', 'embedding'])
+          .where('collection_id', '=', collectionId)
+          .where('id', '>', after)
+          .orderBy('id')
+          .limit(batchSize)
+          .execute();
+        if (rows.length === 0) return;
+        yield rows.map((r) => ({ label: Number(r.id), vector: r.embedding }));
+        after = Number(rows[rows.length - 1]!.id);
+      }
+    },
+  };
+}
+
+/** Every chunk's searchable text (heading path and text, as embedded), page by page. */
+export async function* chunkTexts(
+  db: Db,
+  collectionId: string,
+  batchSize = 2000,
+): AsyncIterable<{ label: number; headingPath: string[]; text: string }[]> {
+  let after = 0;
+  for (;;) {
+    const rows = await db
+      .selectFrom('chunks')
+      .select(['id', 'heading_path', 'text'])
+      .where('collection_id', '=', collectionId)
+      .where('id', '>', after)
+      .orderBy('id')
+      .limit(batchSize)
+      .execute();
+    if (rows.length === 0) return;
+    yield rows.map((r) => ({ label: Number(r.id), headingPath: r.heading_path, text: r.text }));
+    after = Number(rows[rows.length - 1]!.id);
+  }
+}

@@ -1,0 +1,167 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/connect';
+import type { CollectionRow } from '../db/schema';
+
+export type CollectionWithCounts = CollectionRow & { documents: number; chunks: number };
+
+const withCounts = (db: Db) =>
+  db
+    .selectFrom('collections')
+    .selectAll('collections')
+    .select((eb) => [
+      eb
+        .selectFrom('documents')
+        .select(sql<number>`count(*)::int`.as('n'))
+        .whereRef('documents.collection_id', '=', 'collections.id')
+        .as('documents'),
+      eb
+        .selectFrom('documents')
+        .select(sql<number>`coalesce(sum(chunk_count), 0)::int`.as('n'))
+        .whereRef('documents.collection_id', '=', 'collections.id')
+        .as('chunks'),
+    ]);
+
+export const collectionsRepository = {
+  async findByName(db: Db, name: string): Promise<CollectionWithCounts | undefined> {
+    const row = await withCounts(db).where('collections.name', '=', name).executeTakeFirst();
+    return row ? { ...row, documents: row.documents ?? 0, chunks: row.chunks ?? 0 } : undefined;
+  },
+
+  async listReadable(
+    db: Db,
+    reader: { id: string; role: string },
+  ): Promise<CollectionWithCounts[]> {
+    let query = withCounts(db);
+    if (reader.role !== 'admin') {
+      query = query.where((eb) =>
+        eb.or([
+          eb('collections.owner_id', '=', reader.id),
+          eb('collections.visibility', '=', 'shared'),
+        ]),
+      );
+    }
+    const rows = await query.orderBy('collections.name').limit(200).execute();
+    return rows.map((r) => ({ ...r, documents: r.documents ?? 0, chunks: r.chunks ?? 0 }));
+  },
+
+  /** Undefined when the name is taken (no exception to catch). */
+  insert(
+    db: Db,
+    c: {
+      name: string;
+      description: string;
+      owner_id: string;
+      visibility: 'private' | 'shared';
+      embedding_model: string;
+      dimensions: number;
+    },
+  ) {
+    return db
+      .insertInto('collections')
+      .values(c)
+      .onConflict((oc) => oc.column('name').doNothing())
+      .returningAll()
+      .executeTakeFirst();
+  },
+
+  async delete(db: Db, id: string): Promise<void> {
+    await db.deleteFrom('collections').where('id', '=', id).execute();
+  },
+
+  listDocuments(db: Db, collectionId: string) {
+    return db
+      .selectFrom('documents')
+      .selectAll()
+      .where('collection_id', '=', collectionId)
+      .orderBy('created_at')
+      .orderBy('id')
+      .limit(200)
+      .execute();
+  },
+
+  findDocument(db: Db, collectionId: string, documentId: string) {
+    return db
+      .selectFrom('documents')
+      .selectAll()
+      .where('collection_id', '=', collectionId)
+      .where('id', '=', documentId)
+      .executeTakeFirst();
+  },
+
+  findDocumentByPath(db: Db, collectionId: string, docPath: string) {
+    return db
+      .selectFrom('documents')
+      .selectAll()
+      .where('collection_id', '=', collectionId)
+      .where('doc_path', '=', docPath)
+      .executeTakeFirst();
+  },
+
+  /** Deletes a document and its chunks; returns the chunk ids that must leave the indexes. */
+  async deleteDocument(db: Db, documentId: string): Promise<number[]> {
+    const chunks = await db
+      .deleteFrom('chunks')
+      .where('document_id', '=', documentId)
+      .returning('id')
+      .execute();
+    await db.deleteFrom('documents').where('id', '=', documentId).execute();
+    return chunks.map((c) => Number(c.id));
+  },
+
+  insertDocument(
+    db: Db,
+    d: {
+      collection_id: string;
+      file_name: string;
+      doc_path: string;
+      content_type: string;
+      content_sha256: string;
+      bytes: number;
+      chunk_count: number;
+    },
+  ) {
+    return db.insertInto('documents').values(d).returningAll().executeTakeFirstOrThrow();
+  },
+
+  async insertChunks(
+    db: Db,
+    chunks: {
+      collection_id: string;
+      document_id: string;
+      position: number;
+      heading_path: string[];
+      text: string;
+      embedding: number[];
+    }[],
+  ): Promise<number[]> {
+    const ids: number[] = [];
+    // Batches keep each statement's parameter count well under Postgres' limit.
+    for (let i = 0; i < chunks.length; i += 500) {
+      const rows = await db
+        .insertInto('chunks')
+        .values(chunks.slice(i, i + 500))
+        .returning('id')
+        .execute();
+      for (const r of rows) ids.push(Number(r.id));
+    }
+    return ids;
+  },
+
+  /** The chunks behind index hits, with their document's name and path. */
+  chunksByIds(db: Db, ids: number[]) {
+    if (ids.length === 0) return Promise.resolve([]);
+    return db
+      .selectFrom('chunks')
+      .innerJoin('documents', 'documents.id', 'chunks.document_id')
+      .select([
+        'chunks.id',
+        'chunks.text',
+        'chunks.embedding',
+        'chunks.collection_id',
+        'documents.file_name',
+        'documents.doc_path',
+      ])
+      .where('chunks.id', 'in', ids)
+      .execute();
+  },
+};

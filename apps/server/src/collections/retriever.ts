@@ -1,0 +1,91 @@
+import type { QueryMetric, RagHit, RagMode } from '@personas/contracts';
+import type { Db } from '../db/connect';
+import type { Embedder } from '../knowledge/embeddings/embedder';
+import type { ChunkIndexes } from './chunk-indexes';
+import { collectionsRepository } from './repository';
+
+export interface RetrievalRequest {
+  collectionIds: string[];
+  query: string;
+  topK: number;
+  metric: QueryMetric;
+  threshold: number;
+  mode: RagMode;
+  signal?: AbortSignal;
+}
+
+/** How many candidates each retriever proposes per collection before fusion and the cut to top_k. */
+const CANDIDATES_PER_RETRIEVER = 50;
+/** Reciprocal rank fusion's constant, as in Cormack et al. (2009). */
+const RRF_K = 60;
+
+function dot(a: readonly number[], b: readonly number[]): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += a[i]! * b[i]!;
+  return sum;
+}
+
+/** Does a chunk pass the persona's threshold in its metric? (cosine: ≥; euclidean: ≤) */
+export function passes(metric: QueryMetric, threshold: number, cosine: number, euclidean: number) {
+  return metric === 'cosine' ? cosine >= threshold : euclidean <= threshold;
+}
+
+/**
+ * The retrieval a persona does: candidates from the vector index (and, in hybrid mode, the
+ * lexical index) of every collection, ranked, cut to top_k, then scored exactly against the
+ * stored embeddings so both distances mean what they say. Returns the top_k candidates in rank
+ * order, each flagged with whether it passes the threshold.
+ */
+export function createRetriever(db: Db, embedder: Embedder, indexes: ChunkIndexes) {
+  return async function retrieve(req: RetrievalRequest): Promise<RagHit[]> {
+    if (req.collectionIds.length === 0) return [];
+    const [queryVector] = await embedder.embed([req.query], { signal: req.signal });
+    if (!queryVector) return [];
+    const pool = Math.max(CANDIDATES_PER_RETRIEVER, req.topK);
+
+    let candidates: number[];
+    if (req.mode === 'hybrid') {
+      const fused = new Map<number, number>();
+      const addList = (labels: number[]) =>
+        labels.forEach((label, rank) => {
+          fused.set(label, (fused.get(label) ?? 0) + 1 / (RRF_K + rank + 1));
+        });
+      for (const collectionId of req.collectionIds) {
+        addList(indexes.nearest(collectionId, queryVector, pool).map((n) => n.label));
+        addList(indexes.lexical(collectionId, req.query, pool));
+      }
+      candidates = [...fused.entries()]
+        .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+        .slice(0, req.topK)
+        .map(([label]) => label);
+    } else {
+      candidates = req.collectionIds
+        .flatMap((collectionId) => indexes.nearest(collectionId, queryVector, req.topK))
+        .sort((a, b) => b.cosine - a.cosine || a.label - b.label)
+        .slice(0, req.topK)
+        .map((n) => n.label);
+    }
+
+    const rows = await collectionsRepository.chunksByIds(db, candidates);
+    const byId = new Map(rows.map((r) => [Number(r.id), r]));
+    const hits = candidates.flatMap((label) => {
+      const row = byId.get(label);
+      // A chunk deleted between the index lookup and this read is simply not a hit.
+      if (!row) return [];
+      const cosine = Math.max(-1, Math.min(1, dot(queryVector, row.embedding)));
+      const euclidean = Math.sqrt(Math.max(0, 2 - 2 * cosine));
+      return [
+        {
+          file_name: row.file_name,
+          doc_path: row.doc_path,
+          document_string: row.text,
+          cosine_similarity: cosine,
+          euclidean_distance: euclidean,
+          success: passes(req.metric, req.threshold, cosine, euclidean),
+        },
+      ];
+    });
+    return hits;
+  };
+}
+export type Retrieve = ReturnType<typeof createRetriever>;

@@ -1,0 +1,254 @@
+import { createHash } from 'node:crypto';
+import {
+  type AuthUser,
+  BadRequestError,
+  type Collection,
+  ConflictError,
+  ForbiddenError,
+  METRIC_DEFAULTS,
+  NotFoundError,
+  PayloadTooLargeError,
+  type RagMode,
+  type Services,
+} from '@personas/contracts';
+import type { Db } from '../db/connect';
+import { chunkDocument, chunkEmbeddingText } from '../knowledge/chunker';
+import type { Embedder } from '../knowledge/embeddings/embedder';
+import { KeyedMutex } from '../knowledge/keyed-mutex';
+import { isUuid } from '../uuid';
+import { canReadCollection } from './access';
+import type { ChunkIndexes } from './chunk-indexes';
+import { type CollectionWithCounts, collectionsRepository } from './repository';
+import type { Retrieve } from './retriever';
+
+export interface CollectionsServiceOptions {
+  embedder: Embedder;
+  indexes: ChunkIndexes;
+  retrieve: Retrieve;
+  documentLimitBytes: number;
+  chunkSize: number;
+  chunkOverlap: number;
+  defaultRagMode: RagMode;
+}
+
+/** Texts embedded per call: bounds one call's work and lets other requests run in between. */
+const EMBED_BATCH = 64;
+
+function toCollectionDto(c: CollectionWithCounts): Collection {
+  return {
+    collection_id: c.id,
+    name: c.name,
+    description: c.description,
+    owner_id: c.owner_id,
+    visibility: c.visibility,
+    embedding_model: c.embedding_model,
+    dimensions: c.dimensions,
+    documents: c.documents,
+    chunks: c.chunks,
+    created_at: c.created_at.toISOString(),
+  };
+}
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export function createCollectionsService(
+  db: Db,
+  opts: CollectionsServiceOptions,
+): Services['collections'] {
+  const { embedder, indexes } = opts;
+  // One ingestion or deletion per collection at a time, so two uploads of the same doc_path
+  // cannot both find no existing document and store it twice.
+  const collectionLock = new KeyedMutex();
+
+  /** A collection the actor may not read does not exist for them (404). */
+  async function findReadable(actor: AuthUser, name: string) {
+    const collection = await collectionsRepository.findByName(db, name);
+    if (!collection || !canReadCollection(actor, collection)) {
+      throw new NotFoundError(`Collection not found: ${name}`);
+    }
+    return collection;
+  }
+
+  async function findOwned(actor: AuthUser, name: string) {
+    const collection = await findReadable(actor, name);
+    if (collection.owner_id !== actor.id && actor.role !== 'admin') {
+      throw new ForbiddenError(`Only the owner of ${name} or an admin may change it`);
+    }
+    return collection;
+  }
+
+  /** Vectors from another model would make every distance meaningless: refuse to mix them. */
+  function assertSameEmbedder(collection: CollectionWithCounts) {
+    if (
+      collection.embedding_model !== embedder.model ||
+      collection.dimensions !== embedder.dimensions
+    ) {
+      throw new BadRequestError(
+        `Collection ${collection.name} was built with ${collection.embedding_model} (${collection.dimensions} dimensions), ` +
+          `but this server embeds with ${embedder.model} (${embedder.dimensions} dimensions)`,
+      );
+    }
+  }
+
+  async function embedAll(texts: string[]): Promise<number[][]> {
+    const vectors: number[][] = [];
+    for (let i = 0; i < texts.length; i += EMBED_BATCH) {
+      vectors.push(...(await embedder.embed(texts.slice(i, i + EMBED_BATCH))));
+      await yieldToEventLoop();
+    }
+    for (const v of vectors) {
+      if (v.length !== embedder.dimensions) {
+        throw new BadRequestError(
+          `The embedder returned ${v.length} dimensions; the collection expects ${embedder.dimensions}`,
+        );
+      }
+    }
+    return vectors;
+  }
+
+  return {
+    async create(actor, input) {
+      const row = await collectionsRepository.insert(db, {
+        name: input.name,
+        description: input.description ?? '',
+        owner_id: actor.id,
+        visibility: input.visibility ?? 'private',
+        embedding_model: embedder.model,
+        dimensions: embedder.dimensions,
+      });
+      if (!row) throw new ConflictError(`A collection named ${input.name} already exists`);
+      return toCollectionDto({ ...row, documents: 0, chunks: 0 });
+    },
+
+    async list(actor) {
+      const rows = await collectionsRepository.listReadable(db, actor);
+      return { collections: rows.map(toCollectionDto) };
+    },
+
+    async get(actor, name) {
+      return toCollectionDto(await findReadable(actor, name));
+    },
+
+    async delete(actor, name) {
+      const collection = await findOwned(actor, name);
+      // Documents, chunks and persona links go by cascade, in one statement.
+      await collectionsRepository.delete(db, collection.id);
+      await indexes.drop(collection.id);
+      return { message: 'Collection deleted successfully' };
+    },
+
+    async addDocument(actor, input) {
+      const collection = await findOwned(actor, input.name);
+      const bytes = Buffer.byteLength(input.content, 'utf8');
+      if (bytes > opts.documentLimitBytes) {
+        throw new PayloadTooLargeError(
+          `The document is ${bytes} bytes; the limit is ${opts.documentLimitBytes} bytes`,
+        );
+      }
+      assertSameEmbedder(collection);
+      const contentType =
+        input.content_type ??
+        (/\.(md|markdown)$/i.test(input.file_name) ? 'text/markdown' : 'text/plain');
+      const chunks = chunkDocument(input.content, {
+        contentType,
+        targetSize: opts.chunkSize,
+        overlap: opts.chunkOverlap,
+      });
+      await yieldToEventLoop();
+      const vectors = await embedAll(chunks.map(chunkEmbeddingText));
+      const docPath = input.doc_path ?? '';
+      const sha256 = createHash('sha256').update(input.content).digest('hex');
+
+      return collectionLock.run(collection.id, async () => {
+        // Postgres first, in one transaction; the indexes follow. A crash in between leaves the
+        // indexes behind the table, which the next start detects and repairs.
+        const { documentId, replacedLabels, labels } = await db
+          .transaction()
+          .execute(async (trx) => {
+            const existing = docPath
+              ? await collectionsRepository.findDocumentByPath(trx, collection.id, docPath)
+              : undefined;
+            const replaced = existing
+              ? await collectionsRepository.deleteDocument(trx, existing.id)
+              : [];
+            const document = await collectionsRepository.insertDocument(trx, {
+              collection_id: collection.id,
+              file_name: input.file_name,
+              doc_path: docPath,
+              content_type: contentType,
+              content_sha256: sha256,
+              bytes,
+              chunk_count: chunks.length,
+            });
+            const ids = await collectionsRepository.insertChunks(
+              trx,
+              chunks.map((chunk, i) => ({
+                collection_id: collection.id,
+                document_id: document.id,
+                position: chunk.index,
+                heading_path: chunk.headingPath,
+                text: chunk.text,
+                embedding: vectors[i]!,
+              })),
+            );
+            return { documentId: document.id, replacedLabels: replaced, labels: ids };
+          });
+        if (replacedLabels.length > 0) await indexes.remove(collection.id, replacedLabels);
+        await indexes.add(
+          collection.id,
+          labels.map((label, i) => ({
+            label,
+            vector: vectors[i]!,
+            text: chunkEmbeddingText(chunks[i]!),
+          })),
+        );
+        return { document_id: documentId, file_name: input.file_name, chunks: chunks.length };
+      });
+    },
+
+    async listDocuments(actor, name) {
+      const collection = await findReadable(actor, name);
+      const rows = await collectionsRepository.listDocuments(db, collection.id);
+      return {
+        documents: rows.map((d) => ({
+          document_id: d.id,
+          file_name: d.file_name,
+          doc_path: d.doc_path,
+          chunks: d.chunk_count,
+          bytes: d.bytes,
+          created_at: d.created_at.toISOString(),
+        })),
+      };
+    },
+
+    async deleteDocument(actor, name, documentId) {
+      const collection = await findOwned(actor, name);
+      const document = isUuid(documentId)
+        ? await collectionsRepository.findDocument(db, collection.id, documentId)
+        : undefined;
+      if (!document) throw new NotFoundError('Document not found');
+      await collectionLock.run(collection.id, async () => {
+        const labels = await db
+          .transaction()
+          .execute((trx) => collectionsRepository.deleteDocument(trx, document.id));
+        await indexes.remove(collection.id, labels);
+      });
+      return { message: 'Document deleted successfully' };
+    },
+
+    async search(actor, input) {
+      const collection = await findReadable(actor, input.name);
+      assertSameEmbedder(collection);
+      const metric = input.metric ?? 'cosine';
+      const hits = await opts.retrieve({
+        collectionIds: [collection.id],
+        query: input.query,
+        topK: input.top_k ?? 4,
+        metric,
+        threshold: input.threshold ?? METRIC_DEFAULTS[metric],
+        mode: input.mode ?? opts.defaultRagMode,
+      });
+      return { hits };
+    },
+  };
+}

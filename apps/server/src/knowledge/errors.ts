@@ -1,0 +1,49 @@
+import { DomainError } from '@personas/contracts';
+
+/** The embedding service answered with an HTTP error or with something that is not embeddings. */
+export class EmbeddingUpstreamError extends DomainError {
+  override name = 'EmbeddingUpstreamError';
+  constructor(message: string) {
+    super('BAD_GATEWAY', message);
+  }
+}
+
+/** The embedding service did not answer in time; the caller may retry later. */
+export class EmbeddingTimeoutError extends DomainError {
+  override name = 'EmbeddingTimeoutError';
+  constructor(message: string) {
+    super('GATEWAY_TIMEOUT', message);
+  }
+}
+
+/**
+ * A vector's length differs from what its collection was built with: mixing models (or a model
+ * whose dimensions changed) would make every distance meaningless, so it is refused.
+ */
+export class DimensionMismatchError extends DomainError {
+  override name = 'DimensionMismatchError';
+  constructor(
+    readonly expected: number,
+    readonly actual: number,
+    context: string,
+  ) {
+    super('BAD_REQUEST', `${context}: expected ${expected} dimensions, got ${actual}`);
+  }
+}
+
+export type VectorIndexFileProblem = 'missing' | 'truncated' | 'corrupt' | 'mismatch';
+
+/**
+ * A persisted index cannot be used. Not a DomainError: no caller can act on it — the index is a
+ * cache of Postgres, so the answer is always to rebuild it.
+ */
+export class VectorIndexFileError extends Error {
+  override name = 'VectorIndexFileError';
+  constructor(
+    readonly problem: VectorIndexFileProblem,
+    readonly filePath: string,
+    detail: string,
+  ) {
+    super(`Vector index ${filePath} is ${problem}: ${detail}`);
+  }
+}

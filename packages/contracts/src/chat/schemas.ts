@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import { ragHitSchema } from '../collections/schemas';
+import { timestampSchema } from '../common';
+
+export const CHAT_CONTENT_MAX = 32_000;
+
+export const chatInputSchema = z.object({
+  persona_id: z.string().min(1).max(100),
+  message_history_id: z.string().min(1).max(100).optional(),
+  // Emptiness is checked by the service so its detail matches the seed's, word for word.
+  content: z.string().max(CHAT_CONTENT_MAX).optional(),
+});
+export type ChatInput = z.infer<typeof chatInputSchema>;
+
+export const usageSchema = z.object({
+  prompt_tokens: z.number().int(),
+  completion_tokens: z.number().int(),
+});
+export type ChatUsage = z.infer<typeof usageSchema>;
+
+export const chatResponseSchema = z
+  .object({
+    persona_id: z.string(),
+    message_history_id: z.string(),
+    response: z.string(),
+    rag_hit: ragHitSchema.nullable().meta({
+      description:
+        'The best hit: passing (success true), else the best candidate (success false); null when the persona has no collections or they hold no chunks',
+    }),
+    rag_hits: z.array(ragHitSchema).meta({ description: 'Every chunk that went into the context' }),
+    usage: usageSchema,
+  })
+  .meta({ id: 'ChatResponse' });
+export type ChatResponse = z.infer<typeof chatResponseSchema>;
+
+export const chatMessageSchema = z
+  .object({
+    id: z.string(),
+    role: z.enum(['user', 'assistant']),
+    content: z.string(),
+    created_at: timestampSchema,
+    rag_hit: ragHitSchema.nullable().optional(),
+  })
+  .meta({ id: 'ChatMessage' });
+export type ChatMessageDto = z.infer<typeof chatMessageSchema>;
+
+export const messageHistorySchema = z
+  .object({
+    id: z.string(),
+    persona_id: z.string(),
+    title: z.string(),
+    description: z.string(),
+    messages: z.array(chatMessageSchema),
+    created_at: timestampSchema,
+  })
+  .meta({ id: 'MessageHistory' });
+export type MessageHistory = z.infer<typeof messageHistorySchema>;
+
+export const personaHistoriesSchema = z.object({
+  persona_id: z.string(),
+  messages: z
+    .array(messageHistorySchema)
+    .meta({ description: 'Your histories with this persona, newest first' }),
+});
+export type PersonaHistories = z.infer<typeof personaHistoriesSchema>;
+
+export const historyIdInputSchema = z.object({ id: z.string().min(1).max(100) });
+
+export const updateHistoryInputSchema = z.object({
+  id: z.string().min(1).max(100),
+  title: z.string().trim().min(1).max(200).optional(),
+  description: z.string().max(2000).optional(),
+});
+export type UpdateHistoryInput = z.infer<typeof updateHistoryInputSchema>;
+
+/** Events of a streamed chat, in order: one `meta`, any number of `token`, then `done` or `error`. */
+export const chatStreamEventSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('meta'),
+    persona_id: z.string(),
+    message_history_id: z.string(),
+    rag_hit: ragHitSchema.nullable(),
+    rag_hits: z.array(ragHitSchema),
+  }),
+  z.object({ type: z.literal('token'), text: z.string() }),
+  z.object({ type: z.literal('done'), response: z.string(), usage: usageSchema }),
+]);
+export type ChatStreamEvent = z.infer<typeof chatStreamEventSchema>;

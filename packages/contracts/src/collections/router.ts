@@ -1,0 +1,136 @@
+import type { TRPCRouterRecord } from '@trpc/server';
+import { z } from 'zod';
+import { messageSchema } from '../common';
+import { rest } from '../openapi';
+import { builderProcedure } from '../trpc';
+import {
+  addDocumentInputSchema,
+  collectionListSchema,
+  collectionNameInputSchema,
+  collectionSchema,
+  createCollectionInputSchema,
+  deleteDocumentInputSchema,
+  documentAddedSchema,
+  documentListSchema,
+  searchInputSchema,
+  searchResultSchema,
+} from './schemas';
+
+const tags = ['collections'];
+const notReadable = {
+  403: 'Not a builder or admin',
+  404: 'Collection not found (or private and not yours)',
+};
+const ownerOnly = {
+  403: 'Not the owner (or an admin) of this collection',
+  404: 'Collection not found (or private and not yours)',
+};
+
+export const collectionsRouter = {
+  create: builderProcedure
+    .meta(
+      rest('POST', '/collections', {
+        tags,
+        summary: 'Create a collection (builder, admin)',
+        errors: { 403: 'Not a builder or admin', 409: 'The name is taken' },
+      }),
+    )
+    .input(createCollectionInputSchema)
+    .output(collectionSchema)
+    .mutation(({ ctx, input }) => ctx.services.collections.create(ctx.user, input)),
+
+  list: builderProcedure
+    .meta(
+      rest('GET', '/collections', {
+        tags,
+        summary: 'Collections you may read',
+        errors: { 403: 'Not a builder or admin' },
+      }),
+    )
+    .input(z.object({}).optional())
+    .output(collectionListSchema)
+    .query(({ ctx }) => ctx.services.collections.list(ctx.user)),
+
+  get: builderProcedure
+    .meta(
+      rest('GET', '/collections/{name}', { tags, summary: 'One collection', errors: notReadable }),
+    )
+    .input(collectionNameInputSchema)
+    .output(collectionSchema)
+    .query(({ ctx, input }) => ctx.services.collections.get(ctx.user, input.name)),
+
+  delete: builderProcedure
+    .meta(
+      rest('DELETE', '/collections/{name}', {
+        tags,
+        summary: 'Delete a collection, its documents and chunks; personas stop using it',
+        errors: ownerOnly,
+      }),
+    )
+    .input(collectionNameInputSchema)
+    .output(messageSchema)
+    .mutation(({ ctx, input }) => ctx.services.collections.delete(ctx.user, input.name)),
+
+  addDocument: builderProcedure
+    .meta(
+      rest('POST', '/collections/{name}/documents', {
+        tags,
+        summary:
+          'Add a document: chunked, embedded, stored and indexed (same doc_path replaces the old one)',
+        errors: {
+          ...ownerOnly,
+          400: 'Invalid input, or the collection was built with another embedding model',
+          413: 'The document is over the size limit',
+          502: 'The embedding model failed',
+          504: 'The embedding model timed out',
+        },
+      }),
+    )
+    .input(addDocumentInputSchema)
+    .output(documentAddedSchema)
+    .mutation(({ ctx, input }) => ctx.services.collections.addDocument(ctx.user, input)),
+
+  listDocuments: builderProcedure
+    .meta(
+      rest('GET', '/collections/{name}/documents', {
+        tags,
+        summary: 'Documents of a collection',
+        errors: notReadable,
+      }),
+    )
+    .input(collectionNameInputSchema)
+    .output(documentListSchema)
+    .query(({ ctx, input }) => ctx.services.collections.listDocuments(ctx.user, input.name)),
+
+  deleteDocument: builderProcedure
+    .meta(
+      rest('DELETE', '/collections/{name}/documents/{document_id}', {
+        tags,
+        summary: 'Delete a document; its chunks leave the index at once',
+        errors: { ...ownerOnly, 404: 'Collection or document not found' },
+      }),
+    )
+    .input(deleteDocumentInputSchema)
+    .output(messageSchema)
+    .mutation(({ ctx, input }) =>
+      ctx.services.collections.deleteDocument(ctx.user, input.name, input.document_id),
+    ),
+
+  search: builderProcedure
+    .meta(
+      rest('POST', '/collections/{name}/search', {
+        tags,
+        summary: 'The retrieval a persona would do, without a model',
+        description:
+          'Returns the top_k nearest chunks in rank order, each with both distances and whether it passes the threshold in the chosen metric (success). A persona puts the passing ones in its context.',
+        errors: {
+          ...notReadable,
+          502: 'The embedding model failed',
+          504: 'The embedding model timed out',
+        },
+      }),
+    )
+    .input(searchInputSchema)
+    .output(searchResultSchema)
+    .mutation(({ ctx, input }) => ctx.services.collections.search(ctx.user, input)),
+} satisfies TRPCRouterRecord;

@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import { timestampSchema } from '../common';
+import { collectionNameSchema, queryMetricSchema, ragModeSchema } from '../personas/schemas';
+
+export const collectionVisibilitySchema = z
+  .enum(['private', 'shared'])
+  .meta({ description: 'private: owner and admins; shared: also every builder' });
+
+export const collectionSchema = z
+  .object({
+    collection_id: z.string(),
+    name: z.string(),
+    description: z.string(),
+    owner_id: z.string(),
+    visibility: collectionVisibilitySchema,
+    embedding_model: z.string(),
+    dimensions: z.number().int(),
+    documents: z.number().int(),
+    chunks: z.number().int(),
+    created_at: timestampSchema,
+  })
+  .meta({ id: 'Collection' });
+export type Collection = z.infer<typeof collectionSchema>;
+
+export const createCollectionInputSchema = z.object({
+  name: collectionNameSchema,
+  description: z.string().max(2000).optional(),
+  visibility: collectionVisibilitySchema.optional(),
+});
+export type CreateCollectionInput = z.infer<typeof createCollectionInputSchema>;
+
+export const collectionNameInputSchema = z.object({ name: z.string().min(1).max(100) });
+
+export const collectionListSchema = z.object({ collections: z.array(collectionSchema) });
+export type CollectionList = z.infer<typeof collectionListSchema>;
+
+export const addDocumentInputSchema = z.object({
+  name: z.string().min(1).max(100),
+  file_name: z.string().trim().min(1).max(255),
+  doc_path: z.string().max(1000).optional(),
+  // Bounded by the document size limit (413), checked in bytes by the service.
+  content: z.string().refine((c) => c.trim().length > 0, 'Document content is empty'),
+  content_type: z.enum(['text/plain', 'text/markdown']).optional(),
+});
+export type AddDocumentInput = z.infer<typeof addDocumentInputSchema>;
+
+export const documentAddedSchema = z.object({
+  document_id: z.string(),
+  file_name: z.string(),
+  chunks: z.number().int(),
+});
+export type DocumentAdded = z.infer<typeof documentAddedSchema>;
+
+export const documentSchema = z
+  .object({
+    document_id: z.string(),
+    file_name: z.string(),
+    doc_path: z.string(),
+    chunks: z.number().int(),
+    bytes: z.number().int(),
+    created_at: timestampSchema,
+  })
+  .meta({ id: 'Document' });
+export const documentListSchema = z.object({ documents: z.array(documentSchema) });
+export type DocumentList = z.infer<typeof documentListSchema>;
+
+export const deleteDocumentInputSchema = z.object({
+  name: z.string().min(1).max(100),
+  document_id: z.string().min(1).max(100),
+});
+
+/**
+ * One retrieved chunk. `success` says whether it passes the threshold in the chosen metric;
+ * both distances are always present (for normalized vectors d² = 2 − 2c).
+ */
+export const ragHitSchema = z
+  .object({
+    file_name: z.string(),
+    doc_path: z.string(),
+    document_string: z.string(),
+    euclidean_distance: z.number(),
+    cosine_similarity: z.number(),
+    success: z.boolean(),
+  })
+  .meta({ id: 'RagHit' });
+export type RagHit = z.infer<typeof ragHitSchema>;
+
+export const searchInputSchema = z
+  .object({
+    name: z.string().min(1).max(100),
+    query: z.string().min(1).max(32_000),
+    top_k: z.number().int().min(1).max(20).optional(),
+    metric: queryMetricSchema.optional(),
+    threshold: z.number().optional(),
+    mode: ragModeSchema.optional(),
+  })
+  .superRefine((input, ctx) => {
+    if (input.threshold === undefined) return;
+    const [min, max] = input.metric === 'euclidean' ? [0, 2] : [-1, 1];
+    if (input.threshold < min || input.threshold > max) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['threshold'],
+        message: `For the ${input.metric ?? 'cosine'} metric the threshold must be between ${min} and ${max}`,
+      });
+    }
+  });
+export type SearchInput = z.infer<typeof searchInputSchema>;
+
+export const searchResultSchema = z.object({ hits: z.array(ragHitSchema) });
+export type SearchResult = z.infer<typeof searchResultSchema>;
