@@ -2,6 +2,7 @@ import type { Db } from '../db/connect';
 import { labelSetChecksum } from '../knowledge/label-set-checksum';
 import type { ChunkVectorSource } from '../knowledge/vector-index-store';
 import type { VectorItem } from '../knowledge/vector-index';
+import { decodeVector } from './vector-codec';
 
 /** The chunks table as the vector indexes' source of truth. */
 export function createPostgresChunkSource(db: Db): ChunkVectorSource {
@@ -43,7 +44,7 @@ export function createPostgresChunkSource(db: Db): ChunkVectorSource {
           .limit(batchSize)
           .execute();
         if (rows.length === 0) return;
-        yield rows.map((r) => ({ label: Number(r.id), vector: r.embedding }));
+        yield rows.map((r) => ({ label: Number(r.id), vector: decodeVector(r.embedding) }));
         after = Number(rows[rows.length - 1]!.id);
       }
     },

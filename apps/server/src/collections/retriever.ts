@@ -3,6 +3,7 @@ import type { Db } from '../db/connect';
 import type { Embedder } from '../knowledge/embeddings/embedder';
 import type { ChunkIndexes } from './chunk-indexes';
 import { collectionsRepository } from './repository';
+import { decodeVector } from './vector-codec';
 
 export interface RetrievalRequest {
   collectionIds: string[];
@@ -72,7 +73,7 @@ export function createRetriever(db: Db, embedder: Embedder, indexes: ChunkIndexe
       const row = byId.get(label);
       // A chunk deleted between the index lookup and this read is simply not a hit.
       if (!row) return [];
-      const cosine = Math.max(-1, Math.min(1, dot(queryVector, row.embedding)));
+      const cosine = Math.max(-1, Math.min(1, dot(queryVector, decodeVector(row.embedding))));
       const euclidean = Math.sqrt(Math.max(0, 2 - 2 * cosine));
       return [
         {

@@ -32,7 +32,7 @@ export interface CollectionsServiceOptions {
 }
 
 /** Texts embedded per call: bounds one call's work and lets other requests run in between. */
-const EMBED_BATCH = 64;
+const EMBED_BATCH = 16;
 
 function toCollectionDto(c: CollectionWithCounts): Collection {
   return {

@@ -96,7 +96,8 @@ export interface ChunksTable {
   position: number;
   heading_path: Generated<string[]>;
   text: string;
-  embedding: number[];
+  /** float32 little-endian; see collections/vector-codec.ts. */
+  embedding: Uint8Array;
 }
 export type ChunkRow = Selectable<ChunksTable>;
 

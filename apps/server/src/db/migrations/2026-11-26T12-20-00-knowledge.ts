@@ -56,7 +56,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('position', 'integer', (c) => c.notNull())
     .addColumn('heading_path', sql`text[]`, (c) => c.notNull().defaultTo(sql`'{}'::text[]`))
     .addColumn('text', 'text', (c) => c.notNull())
-    .addColumn('embedding', sql`real[]`, (c) => c.notNull())
+    // Little-endian float32s (see collections/vector-codec.ts): compact and fast to write.
+    .addColumn('embedding', 'bytea', (c) => c.notNull())
     .execute();
   await db.schema
     .createIndex('chunks_collection_id')
