@@ -3,7 +3,7 @@ import { Agent, request } from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
 
 /** Closed-loop load: `concurrency` keep-alive clients each send the next request on an answer. */
-async function generateLoad({ url, headers, concurrency, durationMs }) {
+async function generateLoad({ url, headers, concurrency, durationMs, method = 'GET', body }) {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const latenciesMs = [];
   let errors = 0;
@@ -12,7 +12,7 @@ async function generateLoad({ url, headers, concurrency, durationMs }) {
   const once = () =>
     new Promise((resolve) => {
       const t0 = performance.now();
-      const req = request(url, { agent, headers }, (res) => {
+      const req = request(url, { agent, headers, method }, (res) => {
         res.resume();
         res.on('end', () => {
           if (res.statusCode === 200) latenciesMs.push(performance.now() - t0);
@@ -24,7 +24,7 @@ async function generateLoad({ url, headers, concurrency, durationMs }) {
         errors += 1;
         resolve();
       });
-      req.end();
+      req.end(body);
     });
   await Promise.all(
     Array.from({ length: concurrency }, async () => {

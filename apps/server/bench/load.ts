@@ -5,6 +5,9 @@ export interface LoadOptions {
   headers: Record<string, string>;
   concurrency: number;
   durationMs: number;
+  method?: 'GET' | 'POST';
+  /** A JSON body, sent as is with every request. */
+  body?: string;
 }
 
 export interface LoadResult {
