@@ -31,7 +31,7 @@ async function build(actor: Actor, body: Record<string, unknown>) {
 }
 
 /** Collections arrive with the knowledge routes; until then tests insert rows directly. */
-async function insertCollection(owner: Actor, name: string, visibility: 'private' | 'shared') {
+async function createCollection(owner: Actor, name: string, visibility: 'private' | 'shared') {
   await t.database.db
     .insertInto('collections')
     .values({
@@ -270,10 +270,10 @@ describe('validation', () => {
 
 describe('collections of a persona', () => {
   it('must exist and be readable by the creator, keep their order, and leave with a deleted collection', async () => {
-    await insertCollection(builder, 'mine', 'private');
-    await insertCollection(otherBuilder, 'theirs-shared', 'shared');
-    await insertCollection(otherBuilder, 'theirs-private', 'private');
-    await insertCollection(admin, 'admins-private', 'private');
+    await createCollection(builder, 'mine', 'private');
+    await createCollection(otherBuilder, 'theirs-shared', 'shared');
+    await createCollection(otherBuilder, 'theirs-private', 'private');
+    await createCollection(admin, 'admins-private', 'private');
 
     const id = await build(builder, {
       persona_name: 'Reader',
@@ -306,7 +306,7 @@ describe('collections of a persona', () => {
     });
     expect(unreadable.status).toBe(403);
 
-    await t.database.db.deleteFrom('collections').where('name', '=', 'mine').execute();
+    expect((await api('DELETE', '/collections/mine', { token: builder.token })).status).toBe(200);
     const q = await api<{ rag: { db_collections: string[] } }>('GET', `/personas/${id}`, {
       token: builder.token,
     });
