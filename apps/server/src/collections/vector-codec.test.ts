@@ -7,7 +7,7 @@ describe('vector codec', () => {
     const encoded = encodeVector(vector);
     expect(encoded.byteLength).toBe(24);
     const decoded = decodeVector(encoded);
-    decoded.forEach((x, i) => expect(x).toBeCloseTo(vector[i]!, 6));
+    for (const [i, x] of decoded.entries()) expect(x).toBeCloseTo(vector[i]!, 6);
     // pg hands back Buffers that are views into a larger pool.
     const pooled = new Uint8Array(40);
     pooled.set(encoded, 8);

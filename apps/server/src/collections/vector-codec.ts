@@ -6,7 +6,7 @@
 export function encodeVector(vector: readonly number[]): Uint8Array {
   const bytes = new Uint8Array(vector.length * 4);
   const view = new DataView(bytes.buffer);
-  vector.forEach((x, i) => view.setFloat32(i * 4, x, true));
+  for (let i = 0; i < vector.length; i++) view.setFloat32(i * 4, vector[i]!, true);
   return bytes;
 }
 
