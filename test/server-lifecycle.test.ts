@@ -31,45 +31,59 @@ function halfSentPost(url: string, body: string) {
   return { answer, finish: () => sendRest() };
 }
 
-describe('the server process', () => {
-  it('starts on the embedded default, prints its URL and serves', async () => {
-    await using server = await startServerProcess();
-    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    const health = await fetch(`${server.url}/healthz`);
-    expect(health.status).toBe(200);
-    const info = await (await fetch(`${server.url}/api/system/info`)).json();
-    expect(info).toMatchObject({ name: 'personas', database: 'pglite' });
-  });
+// Each test starts real server processes (2–4 s apiece, more on a loaded machine).
+const PROCESS_TEST_TIMEOUT = 120_000;
 
-  it('answers requests in flight when stopped with SIGTERM, exits 0, and keeps what it acknowledged', async () => {
-    const dataDir = await mkdtemp(path.join(tmpdir(), 'personas-sigterm-'));
-    try {
-      const credentials = { email: 'inflight@example.com', password: 'in-flight-password' };
-      {
-        await using server = await startServerProcess({}, { dataDir });
-        const inFlight = halfSentPost(
-          `${server.url}/api/auth/register`,
-          JSON.stringify(credentials),
-        );
-        // Let the server accept the connection and start reading the body before the signal.
-        await new Promise((r) => setTimeout(r, 300));
-        server.child.kill('SIGTERM');
-        await new Promise((r) => setTimeout(r, 300));
-        inFlight.finish();
-        const answer = await inFlight.answer;
-        expect(answer.status).toBe(200);
-        expect(JSON.parse(answer.body)).toMatchObject({ role: 'user', token: expect.any(String) });
-        expect(await server.exited).toBe(0);
+describe('the server process', () => {
+  it(
+    'starts on the embedded default, prints its URL and serves',
+    async () => {
+      await using server = await startServerProcess();
+      expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const health = await fetch(`${server.url}/healthz`);
+      expect(health.status).toBe(200);
+      const info = await (await fetch(`${server.url}/api/system/info`)).json();
+      expect(info).toMatchObject({ name: 'personas', database: 'pglite' });
+    },
+    PROCESS_TEST_TIMEOUT,
+  );
+
+  it(
+    'answers requests in flight when stopped with SIGTERM, exits 0, and keeps what it acknowledged',
+    async () => {
+      const dataDir = await mkdtemp(path.join(tmpdir(), 'personas-sigterm-'));
+      try {
+        const credentials = { email: 'inflight@example.com', password: 'in-flight-password' };
+        {
+          await using server = await startServerProcess({}, { dataDir });
+          const inFlight = halfSentPost(
+            `${server.url}/api/auth/register`,
+            JSON.stringify(credentials),
+          );
+          // Let the server accept the connection and start reading the body before the signal.
+          await new Promise((r) => setTimeout(r, 300));
+          server.child.kill('SIGTERM');
+          await new Promise((r) => setTimeout(r, 300));
+          inFlight.finish();
+          const answer = await inFlight.answer;
+          expect(answer.status).toBe(200);
+          expect(JSON.parse(answer.body)).toMatchObject({
+            role: 'user',
+            token: expect.any(String),
+          });
+          expect(await server.exited).toBe(0);
+        }
+        await using restarted = await startServerProcess({}, { dataDir });
+        const login = await fetch(`${restarted.url}/api/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(credentials),
+        });
+        expect(login.status).toBe(200);
+      } finally {
+        await rm(dataDir, { recursive: true, force: true });
       }
-      await using restarted = await startServerProcess({}, { dataDir });
-      const login = await fetch(`${restarted.url}/api/auth/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(credentials),
-      });
-      expect(login.status).toBe(200);
-    } finally {
-      await rm(dataDir, { recursive: true, force: true });
-    }
-  });
+    },
+    PROCESS_TEST_TIMEOUT,
+  );
 });
