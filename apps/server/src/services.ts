@@ -14,7 +14,10 @@ import { createEmbedder, createLanguageModel } from './providers';
 import { createSystemService } from './system/service';
 import { createUsersService } from './users/service';
 
-/** Hybrid retrieval is the default: on SciFact it beats either retriever alone (see README). */
+/**
+ * Hybrid retrieval is the default: on SciFact it keeps BM25's quality (nDCG@10 0.68) where the
+ * offline embedder alone reaches 0.37, and finds exact terms (codes, names) vectors miss.
+ */
 const DEFAULT_RAG_MODE = 'hybrid' as const;
 
 /** Every service behind the ports, wired to one database, one embedder and one language model. */
