@@ -31,7 +31,11 @@ export async function createServices(db: Db, kind: DatabaseKind, config: Config)
   const services: Services = {
     system: createSystemService(config, kind),
     auth,
-    users: createUsersService(db),
+    users: createUsersService(db, {
+      onCollectionsDeleted: async (ids) => {
+        for (const id of ids) await indexes.drop(id);
+      },
+    }),
     personas: createPersonasService(db, {
       defaultModel: config.defaultModel,
       defaultRagMode: DEFAULT_RAG_MODE,

@@ -317,6 +317,44 @@ describe('roles and users', () => {
     expect((await api('DELETE', `/users/${user.user_id}`, { token: adminToken })).status).toBe(404);
   });
 
+  it('deleting a builder takes their personas, collections and histories with them', async () => {
+    const builder = await register();
+    await api('PUT', `/users/${builder.user_id}/role`, {
+      token: adminToken,
+      body: { role: 'builder' },
+    });
+    const chatter = await register();
+    await api('POST', '/collections', {
+      token: builder.token,
+      body: { name: `gone-${builder.user_id.slice(0, 8)}` },
+    });
+    const persona = await api<{ persona_id: string }>('POST', '/personas/build', {
+      token: builder.token,
+      body: { persona_name: 'Doomed' },
+    });
+    const chat = await api('POST', `/personas/${persona.body.persona_id}/chat`, {
+      token: chatter.token,
+      body: { content: 'hello' },
+    });
+    expect(chat.status).toBe(200);
+    expect((await api('DELETE', `/users/${builder.user_id}`, { token: adminToken })).status).toBe(
+      200,
+    );
+    expect(
+      (await api('GET', `/personas/${persona.body.persona_id}`, { token: adminToken })).status,
+    ).toBe(404);
+    const collections = await api<{ collections: { owner_id: string }[] }>('GET', '/collections', {
+      token: adminToken,
+    });
+    expect(collections.body.collections.filter((c) => c.owner_id === builder.user_id)).toEqual([]);
+    const histories = await t.database.db
+      .selectFrom('message_histories')
+      .select('id')
+      .where('persona_id', '=', persona.body.persona_id)
+      .execute();
+    expect(histories).toEqual([]);
+  });
+
   it('does not let an admin demote or delete themself', async () => {
     const me = await api<{ user_id: string }>('GET', '/auth/me', { token: adminToken });
     expect((await api('DELETE', `/users/${me.body.user_id}`, { token: adminToken })).status).toBe(

@@ -65,6 +65,8 @@ function makeChunks(first: number, n: number): VectorItem[] {
 }
 
 const queries = Array.from({ length: 20 }, randomVector);
+// Generous: these wait for a background write, and a loaded CI machine may be slow to get to it.
+const WAIT = { timeout: 20_000, interval: 10 };
 
 let dir = '';
 let source: FakeChunkSource;
@@ -275,7 +277,7 @@ describe('VectorIndexStore changes', () => {
     await vi.waitFor(async () => {
       const sidecar = JSON.parse(await readFile(sidecarPath(store.filePath('beta')), 'utf8'));
       expect(sidecar.count).toBe(41);
-    });
+    }, WAIT);
   });
 
   it('reports a failed background write', async () => {
@@ -292,7 +294,7 @@ describe('VectorIndexStore changes', () => {
     await rm(store.filePath('beta'));
     await mkdir(path.join(store.filePath('beta'), 'blocker'), { recursive: true });
     await store.add('beta', makeChunks(4000, 1));
-    await vi.waitFor(() => expect(errors).toHaveLength(1));
+    await vi.waitFor(() => expect(errors).toHaveLength(1), WAIT);
     expect(errors[0]).toMatch(/^beta: /);
     await rm(store.filePath('beta'), { recursive: true });
   });

@@ -51,7 +51,7 @@ export const usersRepository = {
     return result.numUpdatedRows > 0n;
   },
 
-  /** Sessions and API keys go with the user (ON DELETE CASCADE), in the same statement. */
+  /** Everything the user owns goes with them (ON DELETE CASCADE), in the same statement. */
   async delete(db: Db, id: string): Promise<boolean> {
     const result = await db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
     return result.numDeletedRows > 0n;

@@ -7,7 +7,12 @@ import { usersRepository } from './repository';
 const SELF_CHANGE =
   'Admins cannot change their own role or delete themselves; another admin must do it';
 
-export function createUsersService(db: Db): Services['users'] {
+export interface UsersServiceOptions {
+  /** Called after a deletion with the ids of the collections that went with the user. */
+  onCollectionsDeleted?: (collectionIds: string[]) => Promise<void>;
+}
+
+export function createUsersService(db: Db, opts: UsersServiceOptions = {}): Services['users'] {
   return {
     async list(page) {
       const rows = await usersRepository.list(db, page);
@@ -24,8 +29,16 @@ export function createUsersService(db: Db): Services['users'] {
 
     async delete(actor, userId) {
       if (userId === actor.id) throw new ForbiddenError(SELF_CHANGE);
+      // Sessions, keys, histories, personas and collections (with their chunks) go by cascade in
+      // the same statement; the in-memory indexes of those collections are dropped after it.
+      const collections = await db
+        .selectFrom('collections')
+        .select('id')
+        .where('owner_id', '=', userId)
+        .execute();
       const deleted = await usersRepository.delete(db, userId);
       if (!deleted) throw new NotFoundError('User not found');
+      await opts.onCollectionsDeleted?.(collections.map((c) => c.id));
       return { message: 'User deleted successfully' };
     },
   };

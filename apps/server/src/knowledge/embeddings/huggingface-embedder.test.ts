@@ -250,7 +250,9 @@ describe('createHuggingFaceEmbedder against a local feature-extraction server', 
     expect((error as Error).message).toMatch(/could not be reached/);
   });
 
-  it('refuses a nonsense batch size', () => {
+  it('refuses nonsense options', () => {
     expect(() => createHuggingFaceEmbedder({ model: 'm', batchSize: 0 })).toThrow(RangeError);
+    expect(() => createHuggingFaceEmbedder({ model: 'm', timeoutMs: 0 })).toThrow(RangeError);
+    expect(() => createHuggingFaceEmbedder({ model: 'm', dimensions: -3 })).toThrow(RangeError);
   });
 });

@@ -44,6 +44,12 @@ export function createHuggingFaceEmbedder(opts: HuggingFaceEmbedderOptions): Emb
     throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
   }
   if (!(timeoutMs > 0)) throw new RangeError(`timeoutMs must be positive, got ${timeoutMs}`);
+  if (
+    opts.dimensions !== undefined &&
+    !(Number.isInteger(opts.dimensions) && opts.dimensions > 0)
+  ) {
+    throw new RangeError(`dimensions must be a positive integer, got ${opts.dimensions}`);
+  }
   const baseFetch = opts.fetch ?? fetch;
   const client = new InferenceClient(opts.token ?? '', {
     // Without this the client retries a 503 (model loading) forever, past any timeout.
