@@ -1,4 +1,4 @@
-import { LabelChecksum } from './label-checksum';
+import { LabelSetDigest } from '../knowledge/label-set-checksum';
 import { PostingList } from './posting-list';
 import { TOKENIZER_VERSION, tokenize } from './tokenizer';
 import { topK } from './top-k';
@@ -70,7 +70,7 @@ export class Bm25Index {
   private readonly slotOfLabel = new Map<number, number>();
   private removedSlots = 0;
   private totalLength = 0;
-  private liveChecksum = new LabelChecksum();
+  private liveChecksum = new LabelSetDigest();
 
   // Reused by every search: allocating a score array per query would dominate on small queries.
   private scores = new Float64Array(0);
@@ -319,7 +319,7 @@ export class Bm25Index {
     this.slotLive[slot] = 0;
     this.slotTerms[slot] = undefined;
     this.slotOfLabel.delete(label);
-    this.liveChecksum.delete(label);
+    this.liveChecksum.remove(label);
     this.removedSlots++;
   }
 
@@ -370,7 +370,7 @@ export class Bm25Index {
     this.slotTerms = [];
     this.slotLive.fill(0);
     this.slotOfLabel.clear();
-    this.liveChecksum = new LabelChecksum();
+    this.liveChecksum = new LabelSetDigest();
     this.removedSlots = 0;
     this.totalLength = 0;
     for (const { label, length, ids, frequencies } of live) {
