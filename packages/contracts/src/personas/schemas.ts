@@ -46,43 +46,28 @@ function thresholdFitsMetric(
   }
 }
 
-const personaFields = {
-  persona_name: z.string().trim().min(1).max(100),
-  creator_id: z.string().min(1).max(100),
-  description: z.string().max(2000),
-  system_prompt: z.string().max(20_000),
-  model: z.string().trim().min(1).max(200),
-  temperature: z.number().min(0).max(2),
-  visibility: personaVisibilitySchema,
-};
-
-export const buildPersonaInputSchema = z
+/** Every writable field, all optional; create requires a name, update takes the id from the path. */
+const personaFieldsSchema = z
   .object({
-    persona_name: personaFields.persona_name,
-    creator_id: personaFields.creator_id.optional(),
-    description: personaFields.description.optional(),
-    system_prompt: personaFields.system_prompt.optional(),
-    model: personaFields.model.optional(),
-    temperature: personaFields.temperature.optional(),
-    visibility: personaFields.visibility.optional(),
-    rag: ragInputSchema.optional(),
+    persona_name: z.string().trim().min(1).max(100),
+    creator_id: z.string().min(1).max(100),
+    description: z.string().max(2000),
+    system_prompt: z.string().max(20_000),
+    model: z.string().trim().min(1).max(200),
+    temperature: z.number().min(0).max(2),
+    visibility: personaVisibilitySchema,
+    rag: ragInputSchema,
   })
+  .partial();
+
+export const buildPersonaInputSchema = personaFieldsSchema
+  .required({ persona_name: true })
   .superRefine((input, ctx) => thresholdFitsMetric(input.rag, ctx));
 export type BuildPersonaInput = z.infer<typeof buildPersonaInputSchema>;
 
 /** Any subset of the fields. The persona id travels in the path, never in the body. */
-export const updatePersonaInputSchema = z
-  .object({
-    persona_id: z.string().min(1).max(100),
-    persona_name: personaFields.persona_name.optional(),
-    creator_id: personaFields.creator_id.optional(),
-    description: personaFields.description.optional(),
-    system_prompt: personaFields.system_prompt.optional(),
-    model: personaFields.model.optional(),
-    temperature: personaFields.temperature.optional(),
-    visibility: personaFields.visibility.optional(),
-    rag: ragInputSchema.optional(),
-  })
+export const updatePersonaInputSchema = personaFieldsSchema
+  .extend({ persona_id: z.string().min(1).max(100) })
   .superRefine((input, ctx) => thresholdFitsMetric(input.rag, ctx));
 export type UpdatePersonaInput = z.infer<typeof updatePersonaInputSchema>;
 
