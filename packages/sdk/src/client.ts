@@ -1,21 +1,58 @@
-import type { AppRouter } from '@personas/contracts';
 import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
-import { PersonasError } from './errors';
+import {
+  type ChatStreamEvent,
+  type ChatStreamInput,
+  type ChatStreamOptions,
+  streamChat,
+} from './chat-stream';
+import { PersonasError, parseErrorBody, toSdkError } from './errors';
+import type { PersonasRouter } from './router';
 
-export interface PersonasClientOptions {
-  /** The server's base URL, e.g. `http://localhost:3000`. */
+interface CommonOptions {
+  /** The server's base URL, e.g. `http://127.0.0.1:3000` (tRPC is at `/trpc`, REST at `/api`). */
   url: string;
-  /** A session token from login/register. */
-  token?: string;
-  /** An API key; used when no token is given. */
-  apiKey?: string;
-  /** A fetch implementation (defaults to the global one). */
+  /** A fetch implementation (defaults to the global one): for proxies, tests, or other runtimes. */
   fetch?: typeof globalThis.fetch;
 }
 
-export type PersonasClient = TRPCClient<AppRouter>;
+/**
+ * Where the server is, and who is calling: a session `token` (from `auth.login` or
+ * `auth.register`) or an `apiKey` (`pk_…`, from `auth.createApiKey`) — one of them, or neither for
+ * the public procedures (`system.info`, `auth.register`, `auth.login`).
+ */
+export type PersonasClientOptions = CommonOptions &
+  ({ token?: string; apiKey?: never } | { apiKey?: string; token?: never });
 
-const CALLS = new Set(['query', 'mutate', 'subscribe']);
+/** Drops subscription procedures: they need a streaming transport, which `chatStream` is. */
+type WithoutSubscriptions<C> = {
+  [N in keyof C]: {
+    [K in keyof C[N] as C[N][K] extends { subscribe: unknown } ? never : K]: C[N][K];
+  };
+};
+
+/** Every query and mutation of the server, typed from its router: `client.<router>.<procedure>`. */
+export type PersonasTRPCClient = WithoutSubscriptions<TRPCClient<PersonasRouter>>;
+
+export interface PersonasClient extends PersonasTRPCClient {
+  /**
+   * Chats with a persona and yields its reply as it is written: one `meta`, then `token`s, then
+   * `done` (whose `response` is the tokens joined). The request starts on the first iteration.
+   * Failures throw a PersonasError; aborting the signal, or leaving the loop early, closes the
+   * request.
+   *
+   * @example
+   * for await (const event of client.chatStream(personaId, { content: 'Hello' })) {
+   *   if (event.type === 'token') process.stdout.write(event.text)
+   * }
+   */
+  chatStream(
+    personaId: string,
+    input: ChatStreamInput,
+    options?: ChatStreamOptions,
+  ): AsyncGenerator<ChatStreamEvent, void, undefined>;
+}
+
+const CALLS = new Set(['query', 'mutate']);
 
 /** Wraps every procedure call so its failures reject with a PersonasError. */
 function withPersonasErrors<T extends object>(target: T): T {
@@ -27,7 +64,7 @@ function withPersonasErrors<T extends object>(target: T): T {
           try {
             return await (value as (...a: unknown[]) => Promise<unknown>)(...args);
           } catch (error) {
-            throw PersonasError.from(error);
+            throw toSdkError(error);
           }
         };
       }
@@ -40,22 +77,74 @@ function withPersonasErrors<T extends object>(target: T): T {
 }
 
 /**
- * A typed client for every procedure of a Personas server.
+ * Fetch as the SDK uses it: an unreachable server is a PersonasError with status 0, and an error
+ * the host answers itself before tRPC runs (`{detail, code}`: a body over the size limit, a wrong
+ * URL), or a proxy in between, keeps its status instead of failing as an unreadable tRPC answer.
+ */
+function sdkFetch(base: typeof globalThis.fetch, url: string) {
+  return async (input: Parameters<typeof globalThis.fetch>[0], init?: RequestInit) => {
+    let response: Response;
+    try {
+      response = await base(input, init);
+    } catch (error) {
+      if (init?.signal?.aborted) throw init.signal.reason ?? error;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new PersonasError(0, 'NETWORK_ERROR', `Could not reach ${url}: ${reason}`, {
+        cause: error,
+      });
+    }
+    if (!response.ok) {
+      // tRPC's own errors are `{error: …}` (or a batch of them) and are read by the link; the
+      // host's `{detail, code}`, or a proxy's page that is not JSON at all, are read here.
+      const text = await response.clone().text();
+      if (parseErrorBody(text) || !isJson(text)) throw await PersonasError.fromResponse(response);
+    }
+    return response;
+  };
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A typed client for every procedure of a Personas server, over tRPC (with batching), plus
+ * `chatStream` over the REST event stream. Procedure types come from the server's router; every
+ * failure rejects with a {@link PersonasError}.
  *
  * @example
- * const client = createPersonasClient({ url: 'http://localhost:3000', token })
- * const info = await client.system.info.query()
+ * const client = createPersonasClient({ url: 'http://127.0.0.1:3000', token })
+ * const { persona_id } = await client.personas.build.mutate({ persona_name: 'Ada' })
+ * const reply = await client.chat.send.mutate({ persona_id, content: 'Hello' })
+ * console.log(reply.response)
  */
 export function createPersonasClient(options: PersonasClientOptions): PersonasClient {
+  const baseUrl = options.url.replace(/\/+$/, '');
   const credential = options.token ?? options.apiKey;
-  const client = createTRPCClient<AppRouter>({
-    links: [
-      httpBatchLink({
-        url: `${options.url.replace(/\/+$/, '')}/trpc`,
-        fetch: options.fetch,
-        headers: () => (credential ? { authorization: `Bearer ${credential}` } : {}),
-      }),
-    ],
+  const headers = (): Record<string, string> =>
+    credential ? { authorization: `Bearer ${credential}` } : {};
+  const fetch = sdkFetch(options.fetch ?? globalThis.fetch, baseUrl);
+
+  const trpc = withPersonasErrors(
+    createTRPCClient<PersonasRouter>({
+      links: [httpBatchLink({ url: `${baseUrl}/trpc`, fetch, headers })],
+    }),
+  );
+
+  const chatStream: PersonasClient['chatStream'] = (personaId, input, streamOptions) =>
+    streamChat({ baseUrl, fetch, headers }, personaId, input, streamOptions);
+
+  return new Proxy({} as PersonasClient, {
+    get(_target, key) {
+      if (key === 'chatStream') return chatStream;
+      // Not a thenable: `await createPersonasClient(…)` and returning it from async code work.
+      if (typeof key !== 'string' || key === 'then') return undefined;
+      return Reflect.get(trpc, key);
+    },
   });
-  return withPersonasErrors(client);
 }

@@ -1,2 +1,10 @@
-export { createPersonasClient, type PersonasClient, type PersonasClientOptions } from './client';
-export { PersonasError } from './errors';
+export type { ChatStreamEvent, ChatStreamInput, ChatStreamOptions } from './chat-stream';
+export {
+  createPersonasClient,
+  type PersonasClient,
+  type PersonasClientOptions,
+  type PersonasTRPCClient,
+} from './client';
+export { PersonasError, type PersonasErrorOptions, type PersonasIssue } from './errors';
+export type { PersonasRouter, RouterInputs, RouterOutputs } from './router';
+export { readServerSentEvents, type SseMessage } from './sse';
