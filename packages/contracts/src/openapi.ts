@@ -22,6 +22,8 @@ export function rest(
     description?: string;
     /** Whether the route needs a bearer token (documented as `bearerAuth`). */
     protect?: boolean;
+    /** False for a route without input: nothing it is sent can be invalid, so no 400 by default. */
+    takesInput?: boolean;
     /** Route-specific error statuses with a word on when they happen. */
     errors?: Record<number, string>;
   },
@@ -36,7 +38,7 @@ export function rest(
       tags: opts.tags,
       protect,
       errorResponses: {
-        ...COMMON_ERRORS,
+        ...(opts.takesInput === false ? {} : COMMON_ERRORS),
         ...(protect ? PROTECTED_ERRORS : {}),
         ...opts.errors,
       },

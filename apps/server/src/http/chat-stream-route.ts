@@ -5,24 +5,17 @@ import {
   describeInputIssues,
   RateLimitedError,
 } from '@personas/contracts';
+import { TRPCError } from '@trpc/server';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { createContextFactory } from './context';
 import type { ErrorBody } from './error-body';
 
-const STATUS: Record<string, number> = {
-  BAD_REQUEST: 400,
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  TOO_MANY_REQUESTS: 429,
-  PAYLOAD_TOO_LARGE: 413,
-  BAD_GATEWAY: 502,
-  GATEWAY_TIMEOUT: 504,
-};
-
 function toErrorBody(error: unknown): { status: number; body: ErrorBody } {
   if (error instanceof DomainError) {
-    return { status: STATUS[error.code] ?? 400, body: { detail: error.message, code: error.code } };
+    // The same code → status table as every other route (tRPC's own).
+    const status = getHTTPStatusCodeFromError(new TRPCError({ code: error.code }));
+    return { status, body: { detail: error.message, code: error.code } };
   }
   return { status: 500, body: { detail: 'Internal server error', code: 'INTERNAL_SERVER_ERROR' } };
 }

@@ -48,6 +48,7 @@ export const authRouter = {
   logout: authedProcedure
     .meta(
       rest('POST', '/auth/logout', {
+        takesInput: false,
         tags,
         summary: 'End the current session; its token stops working at once',
         errors: { 400: 'Called with an API key: delete the key instead' },
@@ -58,7 +59,7 @@ export const authRouter = {
     .mutation(({ ctx }) => ctx.services.auth.logout(ctx.user)),
 
   me: authedProcedure
-    .meta(rest('GET', '/auth/me', { tags, summary: 'The signed-in user' }))
+    .meta(rest('GET', '/auth/me', { takesInput: false, tags, summary: 'The signed-in user' }))
     .input(z.object({}).optional())
     .output(meSchema)
     .query(({ ctx }) => ctx.services.auth.me(ctx.user)),
@@ -75,7 +76,13 @@ export const authRouter = {
     .mutation(({ ctx, input }) => ctx.services.auth.createApiKey(ctx.user, input)),
 
   listApiKeys: authedProcedure
-    .meta(rest('GET', '/auth/api-keys', { tags, summary: "The signed-in user's API keys" }))
+    .meta(
+      rest('GET', '/auth/api-keys', {
+        takesInput: false,
+        tags,
+        summary: "The signed-in user's API keys",
+      }),
+    )
     .input(z.object({}).optional())
     .output(apiKeyListSchema)
     .query(({ ctx }) => ctx.services.auth.listApiKeys(ctx.user)),

@@ -42,6 +42,7 @@ export const collectionsRouter = {
   list: builderProcedure
     .meta(
       rest('GET', '/collections', {
+        takesInput: false,
         tags,
         summary: 'Collections you may read',
         errors: { 403: 'Not a builder or admin' },

@@ -19,7 +19,13 @@ const tags = ['personas'];
 
 export const personasRouter = {
   owned: authedProcedure
-    .meta(rest('GET', '/personas/owned', { tags, summary: 'Your own personas as {id: name}' }))
+    .meta(
+      rest('GET', '/personas/owned', {
+        takesInput: false,
+        tags,
+        summary: 'Your own personas as {id: name}',
+      }),
+    )
     .input(z.object({}).optional())
     .output(ownedPersonasSchema)
     .query(({ ctx }) => ctx.services.personas.owned(ctx.user)),

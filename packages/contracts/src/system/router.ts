@@ -8,6 +8,7 @@ export const systemRouter = {
   info: publicProcedure
     .meta(
       rest('GET', '/system/info', {
+        takesInput: false,
         tags: ['system'],
         summary: 'Server version and the providers it is configured with',
         protect: false,
