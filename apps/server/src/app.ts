@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Services } from '@personas/contracts';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { connectDatabase, type Db, type DatabaseKind } from './db/connect';
 import { migrateToLatest } from './db/migrate';
 import type { Config } from './env';
@@ -70,6 +70,11 @@ export async function createApp(config: AppConfig): Promise<App> {
         : randomUUID();
     },
     requestIdHeader: false,
+    // Errors Fastify raises before routing (a malformed URL, a bad header) in our error shape.
+    frameworkErrors: (error, _request, rawReply) => {
+      const reply = rawReply as FastifyReply;
+      void reply.code(400).send({ detail: `Bad request: ${error.message}`, code: 'BAD_REQUEST' });
+    },
     forceCloseConnections: 'idle',
     return503OnClosing: true,
   });

@@ -5,6 +5,7 @@ export * from './common';
 export type { AuthUser, Context } from './context';
 export { createOpenApiDocument } from './document';
 export * from './errors';
+export { findNulCharacter, nulCharacterMessage } from './nul-characters';
 export { rest } from './openapi';
 export * from './personas/schemas';
 export { type Role, ROLES, roleSchema, hasRole } from './roles';

@@ -3,6 +3,7 @@ import type { OpenApiMeta } from 'trpc-to-openapi';
 import { ZodError } from 'zod';
 import type { AuthUser, Context } from './context';
 import { DomainError, ForbiddenError, RateLimitedError, UnauthorizedError } from './errors';
+import { findNulCharacter, nulCharacterMessage } from './nul-characters';
 import { hasRole, type Role } from './roles';
 
 /** The part of a zod issue a client needs: which field, and why. Never the offending value. */
@@ -66,6 +67,14 @@ const translateDomainErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
+/** NUL characters cannot be stored in Postgres text: a clear 400 instead of a database error. */
+const rejectNulCharacters = t.middleware(async ({ getRawInput, next }) => {
+  const path = findNulCharacter(await getRawInput());
+  if (path !== null)
+    throw new TRPCError({ code: 'BAD_REQUEST', message: nulCharacterMessage(path) });
+  return next();
+});
+
 const requireUser = t.middleware(({ ctx, next }) => {
   if (!ctx.user)
     throw new TRPCError({ code: 'UNAUTHORIZED', message: new UnauthorizedError().message });
@@ -87,7 +96,7 @@ function requireRole(role: Role) {
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
-export const publicProcedure = t.procedure.use(translateDomainErrors);
+export const publicProcedure = t.procedure.use(translateDomainErrors).use(rejectNulCharacters);
 export const authedProcedure = publicProcedure.use(requireUser);
 export const builderProcedure = authedProcedure.use(requireRole('builder'));
 export const adminProcedure = authedProcedure.use(requireRole('admin'));

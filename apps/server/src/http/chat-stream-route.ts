@@ -3,6 +3,8 @@ import {
   chatInputSchema,
   DomainError,
   describeInputIssues,
+  findNulCharacter,
+  nulCharacterMessage,
   RateLimitedError,
 } from '@personas/contracts';
 import { TRPCError } from '@trpc/server';
@@ -50,6 +52,10 @@ export function registerChatStreamRoute(
           detail: 'Authentication required: send a valid Bearer token',
           code: 'UNAUTHORIZED',
         });
+      }
+      const nulAt = findNulCharacter(request.body);
+      if (nulAt !== null) {
+        return reply.code(400).send({ detail: nulCharacterMessage(nulAt), code: 'BAD_REQUEST' });
       }
       const parsed = chatInputSchema.safeParse({
         ...(typeof request.body === 'object' ? request.body : {}),

@@ -82,6 +82,41 @@ describe('the HTTP host', () => {
     expectNoInternals(res.body);
   });
 
+  it('answers a malformed URL with 400 {detail}', async () => {
+    const res = await t.app.http.inject({ method: 'GET', url: '/api/personas/%E0%A4%A' });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ code: 'BAD_REQUEST', detail: expect.any(String) });
+  });
+
+  it('answers text holding NUL characters with 400, before it reaches the database', async () => {
+    const res = await t.app.http.inject({
+      method: 'POST',
+      url: '/api/auth/register',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({
+        email: 'nul@example.com',
+        password: 'password-1',
+        name: 'a\u0000b',
+      }),
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({
+      detail: 'Invalid input: name: text must not contain NUL (\\u0000) characters',
+      code: 'BAD_REQUEST',
+    });
+  });
+
+  it('answers a deeply nested body with a 4xx, not a crash', async () => {
+    const res = await t.app.http.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      headers: { 'content-type': 'application/json' },
+      payload: `${'['.repeat(100)}${']'.repeat(100)}`,
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ code: 'BAD_REQUEST' });
+  });
+
   it('tags every response with a request id, reusing a sane incoming one', async () => {
     const fresh = await t.app.http.inject({ method: 'GET', url: '/healthz' });
     expect(fresh.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
