@@ -11,7 +11,8 @@ export const timestampSchema = z.iso.datetime({ offset: true });
 export const MAX_PAGE_SIZE = 200;
 export const pageSchema = z.object({
   limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(MAX_PAGE_SIZE),
-  offset: z.coerce.number().int().min(0).default(0),
+  // Bounded so an absurd offset is a 400, not a database overflow.
+  offset: z.coerce.number().int().min(0).max(1_000_000_000).default(0),
 });
 
 /** A uuid path parameter; anything else is a 400 naming the field, before any lookup. */

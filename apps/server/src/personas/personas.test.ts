@@ -239,6 +239,20 @@ describe('validation', () => {
     expect(after).toBe(before);
   });
 
+  it('pages the persona list and refuses an absurd offset with 400', async () => {
+    const page = await api<{ personas: unknown[] }>('GET', '/personas?limit=1&offset=0', {
+      token: builder.token,
+    });
+    expect(page.status).toBe(200);
+    expect(page.body.personas.length).toBeLessThanOrEqual(1);
+    const absurd = await api('GET', '/personas?offset=1e20', { token: builder.token });
+    expect(absurd.status).toBe(400);
+    expect(absurd.body).toMatchObject({
+      code: 'BAD_REQUEST',
+      detail: expect.stringMatching(/offset/),
+    });
+  });
+
   it('defaults the threshold to the metric and resets it when only the metric changes', async () => {
     const id = await build(builder, { persona_name: 'Euclid', rag: { query_metric: 'euclidean' } });
     const p = await api<{ rag: { query_threshold: number } }>('GET', `/personas/${id}`, {
