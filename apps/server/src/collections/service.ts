@@ -12,6 +12,7 @@ import {
   type Services,
 } from '@personas/contracts';
 import type { Db } from '../db/connect';
+import { isForeignKeyViolation } from '../db/errors';
 import { chunkDocument, chunkEmbeddingText } from '../knowledge/chunker';
 import type { Embedder } from '../knowledge/embeddings/embedder';
 import { KeyedMutex } from '../knowledge/keyed-mutex';
@@ -192,6 +193,12 @@ export function createCollectionsService(
               })),
             );
             return { documentId: document.id, replacedLabels: replaced, labels: ids };
+          })
+          .catch((error: unknown) => {
+            // The collection was deleted while this document was being embedded.
+            if (isForeignKeyViolation(error))
+              throw new NotFoundError(`Collection not found: ${input.name}`);
+            throw error;
           });
         if (replacedLabels.length > 0) await indexes.remove(collection.id, replacedLabels);
         await indexes.add(
