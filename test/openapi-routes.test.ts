@@ -271,6 +271,13 @@ describe('the OpenAPI document', () => {
     const bare = body<{ persona_id: string }>(
       await on.failing('POST', '/personas/build', adminFailing, { persona_name: 'Bare' }),
     ).persona_id;
+    // A persona with knowledge: its retrieval embeds the message before the stream's first event.
+    const grounded = body<{ persona_id: string }>(
+      await on.failing('POST', '/personas/build', adminFailing, {
+        persona_name: 'Grounded',
+        rag: { db_collections: ['remote'] },
+      }),
+    ).persona_id;
 
     const nope = randomUUID();
     const long = 'x'.repeat(101);
@@ -509,6 +516,12 @@ describe('the OpenAPI document', () => {
         // The chat limit above is spent for this user: streaming shares it.
         429: () =>
           on.main('POST', `/personas/${persona}/chat/stream`, chatty.token, { content: 'hi' }),
+        502: withMode('fail', () =>
+          on.failing('POST', `/personas/${grounded}/chat/stream`, adminFailing, { content: 'hi' }),
+        ),
+        504: withMode('hang', () =>
+          on.failing('POST', `/personas/${grounded}/chat/stream`, adminFailing, { content: 'hi' }),
+        ),
       },
     };
 

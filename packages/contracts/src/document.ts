@@ -112,6 +112,10 @@ function chatStreamPath(): NonNullable<OpenAPIObject['paths']> {
           401: errorResponse('Missing, unknown, expired or revoked token'),
           404: errorResponse('Persona not found, or Message history not found'),
           429: errorResponse('Too many chat messages; see Retry-After'),
+          502: errorResponse(
+            'The embedding model failed before the stream began (later failures arrive as an error event)',
+          ),
+          504: errorResponse('The embedding model timed out before the stream began'),
         },
       },
     },
