@@ -268,7 +268,19 @@ export class CollectionVectorIndex {
     }
     const limit = Math.min(Math.floor(k), this.#live.size);
     if (!(limit >= 1)) return [];
-    const { distances, neighbors } = this.#hnsw.searchKnn(vector as number[], limit);
+    // hnswlib searches with a beam of max(ef, k). A wide candidate pool (hybrid retrieval asks
+    // for 50) needs a wider beam for the same recall: on SciFact's hashing vectors, the share of
+    // the exact top 100 found rose from 65% (beam 100) to 80% (beam 200), nDCG@10 0.369 → 0.395.
+    const base = this.#hnsw.getEf();
+    const beam = Math.max(base, 2 * limit);
+    if (beam !== base) this.#hnsw.setEf(beam);
+    let found: { distances: number[]; neighbors: number[] };
+    try {
+      found = this.#hnsw.searchKnn(vector as number[], limit);
+    } finally {
+      if (beam !== base) this.#hnsw.setEf(base);
+    }
+    const { distances, neighbors } = found;
     return neighbors.map((label, i) => {
       const cosineSimilarity = Math.max(-1, Math.min(1, 1 - distances[i]!));
       return {
