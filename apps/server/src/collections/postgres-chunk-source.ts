@@ -32,20 +32,18 @@ export function createPostgresChunkSource(db: Db): ChunkVectorSource {
     },
 
     async *vectors(collectionId, batchSize): AsyncIterable<VectorItem[]> {
-      let after = 0;
-      for (;;) {
-        // Keyset pagination: each page starts after the last id seen, so it stays fast.
-        const rows = await db
+      const pages = keysetPages((after) =>
+        db
           .selectFrom('chunks')
           .select(['id', 'embedding'])
           .where('collection_id', '=', collectionId)
           .where('id', '>', after)
           .orderBy('id')
           .limit(batchSize)
-          .execute();
-        if (rows.length === 0) return;
+          .execute(),
+      );
+      for await (const rows of pages) {
         yield rows.map((r) => ({ label: Number(r.id), vector: decodeVector(r.embedding) }));
-        after = Number(rows[rows.length - 1]!.id);
       }
     },
   };
@@ -57,18 +55,30 @@ export async function* chunkTexts(
   collectionId: string,
   batchSize = 2000,
 ): AsyncIterable<{ label: number; headingPath: string[]; text: string }[]> {
-  let after = 0;
-  for (;;) {
-    const rows = await db
+  const pages = keysetPages((after) =>
+    db
       .selectFrom('chunks')
       .select(['id', 'heading_path', 'text'])
       .where('collection_id', '=', collectionId)
       .where('id', '>', after)
       .orderBy('id')
       .limit(batchSize)
-      .execute();
-    if (rows.length === 0) return;
+      .execute(),
+  );
+  for await (const rows of pages) {
     yield rows.map((r) => ({ label: Number(r.id), headingPath: r.heading_path, text: r.text }));
+  }
+}
+
+/** Keyset pagination: each page starts after the last id seen, so every page is an index range. */
+async function* keysetPages<Row extends { id: number }>(
+  fetchPage: (afterId: number) => Promise<Row[]>,
+): AsyncIterable<Row[]> {
+  let after = 0;
+  for (;;) {
+    const rows = await fetchPage(after);
+    if (rows.length === 0) return;
+    yield rows;
     after = Number(rows[rows.length - 1]!.id);
   }
 }
