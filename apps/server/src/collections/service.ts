@@ -147,9 +147,6 @@ export function createCollectionsService(
         );
       }
       assertSameEmbedder(collection);
-      // The body was just parsed and the embedded database answers without a macrotask turn:
-      // let other requests run before the chunker takes its share of the loop.
-      await yieldToEventLoop();
       const contentType =
         input.content_type ??
         (/\.(md|markdown)$/i.test(input.file_name) ? 'text/markdown' : 'text/plain');

@@ -5,6 +5,7 @@ import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../env';
 import { lockDataDir } from './data-dir-lock';
+import { MacrotaskYieldPlugin } from './macrotask-yield-plugin';
 import type { Database } from './schema';
 
 export type Db = Kysely<Database>;
@@ -40,7 +41,10 @@ export async function connectDatabase(
   // Kysely's PGlite adapter declares a single connection, so Kysely hands it to one holder at a
   // time: a transaction keeps it from BEGIN to COMMIT and concurrent work waits (see the
   // transactions test). `kysely-pglite` lacks this and interleaves transactions: don't use it.
-  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
+  const db = new Kysely<Database>({
+    dialect: new PGliteDialect({ pglite }),
+    plugins: [new MacrotaskYieldPlugin()],
+  });
   return { db: releaseOnDestroy(db, unlock), kind: 'pglite' };
 }
 
