@@ -39,16 +39,10 @@ export type AppConfig = Config & {
 export async function createApp(config: AppConfig): Promise<App> {
   const ownsDatabase = !config.database;
   const { db, kind } = config.database ?? (await connectDatabase(config));
-  try {
-    await migrateToLatest(db);
-  } catch (error) {
-    if (ownsDatabase) await db.destroy();
-    throw error;
-  }
-
-  if (config.adminBootstrap) await ensureAdmin(db, config.adminBootstrap);
   let wired: Awaited<ReturnType<typeof createServices>>;
   try {
+    await migrateToLatest(db);
+    if (config.adminBootstrap) await ensureAdmin(db, config.adminBootstrap);
     wired = await createServices(db, kind, config);
   } catch (error) {
     if (ownsDatabase) await db.destroy();
