@@ -36,6 +36,30 @@ const PROCESS_TEST_TIMEOUT = 120_000;
 
 describe('the server process', () => {
   it(
+    'logs each request with its id, but never a body, a password or a token',
+    async () => {
+      await using server = await startServerProcess({ LOG_LEVEL: 'info' });
+      const credentials = { email: 'logged@example.com', password: 'never-in-the-logs-42' };
+      const registered = await fetch(`${server.url}/api/auth/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': 'trace-logs-1' },
+        body: JSON.stringify(credentials),
+      });
+      const { token } = (await registered.json()) as { token: string };
+      await fetch(`${server.url}/api/auth/me`, { headers: { authorization: `Bearer ${token}` } });
+      // Give pino a moment to flush to the pipe.
+      await new Promise((r) => setTimeout(r, 300));
+      const logs = server.output();
+      expect(logs).toContain('"reqId":"trace-logs-1"');
+      expect(logs).toContain('/api/auth/me');
+      expect(logs).not.toContain(credentials.password);
+      expect(logs).not.toContain(token);
+      expect(logs).not.toContain(token.split('.')[1]);
+    },
+    PROCESS_TEST_TIMEOUT,
+  );
+
+  it(
     'starts on the embedded default, prints its URL and serves',
     async () => {
       await using server = await startServerProcess();

@@ -78,7 +78,7 @@ export async function createApp(config: AppConfig): Promise<App> {
 
   installHostErrorHandlers(http);
   installBodyLimits(http, config);
-  registerHealth(http, db);
+  registerHealth(http, db, wired.indexReport);
   const createContext = createContextFactory(services, authenticate);
   await registerTrpcTransport(http, createContext);
   registerChatStreamRoute(http, createContext);

@@ -404,6 +404,11 @@ describe('deletion and restarts', () => {
     await restart();
     expect(t.app.indexReport.rebuilt).toEqual([]);
     expect(t.app.indexReport.loaded.length).toBeGreaterThan(0);
+    const ready = await t.app.http.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.json()).toMatchObject({
+      status: 'ready',
+      vector_indexes: { loaded: t.app.indexReport.loaded.length, rebuilt: 0 },
+    });
   });
 
   it('repairs at start an index that missed chunks committed just before a crash', async () => {

@@ -1,14 +1,21 @@
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import type { Db } from '../db/connect';
+import type { OpenReport } from '../knowledge/vector-index-store';
 
-/** `/healthz`: the process answers. `/readyz`: the database answers too. */
-export function registerHealth(app: FastifyInstance, db: Db): void {
+/**
+ * `/healthz`: the process answers. `/readyz`: the database answers too, and the vector indexes
+ * (verified or rebuilt before the server listens) are reported by what happened to them.
+ */
+export function registerHealth(app: FastifyInstance, db: Db, indexes: OpenReport): void {
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
   app.get('/readyz', { logLevel: 'warn' }, async (request, reply) => {
     try {
       await sql`select 1`.execute(db);
-      return { status: 'ready' };
+      return {
+        status: 'ready',
+        vector_indexes: { loaded: indexes.loaded.length, rebuilt: indexes.rebuilt.length },
+      };
     } catch (err) {
       request.log.warn({ err }, 'database not reachable');
       return reply
