@@ -6,18 +6,12 @@
  * Env: BENCH_SECONDS (per measurement, default 4), BENCH_CHUNKS (default 10000),
  * BENCH_DATABASE_URL (default: in-memory PGlite).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import type { AuthUser } from '@personas/contracts';
-import { createApp } from '../src/app';
-import { connectDatabase } from '../src/db/connect';
-import { loadConfig } from '../src/env';
+import { seededRandom } from '../src/test-support/seeded-random';
+import { startBenchApp } from './bench-app';
 import { percentile, runLoad } from './load';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 4);
 const targetChunks = Number(process.env.BENCH_CHUNKS ?? 10_000);
-const databaseUrl = process.env.BENCH_DATABASE_URL ?? null;
 
 const TOPICS = [
   'refund policy',
@@ -39,15 +33,6 @@ const TOPICS = [
 ];
 const VERBS = ['explains', 'describes', 'covers', 'details', 'summarises', 'outlines'];
 
-/** Deterministic pseudo-random text: a seeded generator so every run ingests the same corpus. */
-function generator(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
 function paragraph(rand: () => number, n: number): string {
   const topic = TOPICS[Math.floor(rand() * TOPICS.length)]!;
   const verb = VERBS[Math.floor(rand() * VERBS.length)]!;
@@ -61,31 +46,12 @@ function paragraph(rand: () => number, n: number): string {
   return sentences.join(' ');
 }
 
-const dataDir = await mkdtemp(path.join(tmpdir(), 'personas-bench-chat-'));
-const database = await connectDatabase({ databaseUrl, dataDir: null });
-const config = loadConfig({
-  LOG_LEVEL: 'silent',
-  DATA_DIR: dataDir,
-  NODE_ENV: 'production',
-  CHAT_RATE_LIMIT_PER_MINUTE: '100000000',
-});
-const app = await createApp({ ...config, database });
-const url = await app.http.listen({ host: '127.0.0.1', port: 0 });
-
-const session = await app.services.auth.register({
-  email: `bench-${Date.now()}@example.com`,
-  password: 'bench-password',
-});
-await app.db
-  .updateTable('users')
-  .set({ role: 'admin' })
-  .where('id', '=', session.user_id)
-  .execute();
-const actor = (await app.authenticate(session.token)) as AuthUser;
+await using bench = await startBenchApp('admin', { CHAT_RATE_LIMIT_PER_MINUTE: '100000000' });
+const { app, actor, url } = bench;
 
 const collection = `bench-${Date.now()}`;
 await app.services.collections.create(actor, { name: collection, visibility: 'shared' });
-const rand = generator(42);
+const rand = seededRandom(42);
 const ingestStart = performance.now();
 let chunks = 0;
 for (let doc = 0; chunks < targetChunks; doc++) {
@@ -106,7 +72,7 @@ const persona = await app.services.personas.build(actor, {
 });
 const stored = await app.services.personas.get(actor, persona.persona_id);
 const question = 'Which step applies to warranty claims and the billing cycles rule?';
-const headers = { authorization: `Bearer ${session.token}`, 'content-type': 'application/json' };
+const headers = { authorization: `Bearer ${bench.token}`, 'content-type': 'application/json' };
 const targets = {
   'retrieval alone': {
     url: `${url}/api/collections/${collection}/search`,
@@ -130,7 +96,7 @@ for (const t of Object.values(targets)) {
 }
 
 console.log(
-  `bench:chat — ${chunks} chunks (${database.kind}), persona top_k ${stored.rag.top_k}, mode ${stored.rag.mode}; ` +
+  `bench:chat — ${chunks} chunks (${bench.databaseKind}), persona top_k ${stored.rag.top_k}, mode ${stored.rag.mode}; ` +
     `ingestion ${ingestSeconds.toFixed(1)} s (${(chunks / ingestSeconds).toFixed(0)} chunks/s end to end)`,
 );
 console.log(
@@ -170,7 +136,3 @@ for (const concurrency of [1, 32]) {
     );
   }
 }
-
-await app.close();
-await database.db.destroy();
-await rm(dataDir, { recursive: true, force: true });

@@ -6,31 +6,19 @@
  * Env: BENCH_SECONDS (per round, default 3), BENCH_ROUNDS (default 3), BENCH_CONCURRENCY (16),
  * BENCH_DATABASE_URL (default: in-memory PGlite).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import Fastify from 'fastify';
-import { createApp } from '../src/app';
-import { connectDatabase } from '../src/db/connect';
-import { loadConfig } from '../src/env';
 import { bearerToken } from '../src/http/context';
 import { toUserDto } from '../src/users/dto';
 import { usersRepository } from '../src/users/repository';
+import { startBenchApp } from './bench-app';
 import { percentile, runLoad } from './load';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
-const databaseUrl = process.env.BENCH_DATABASE_URL ?? null;
 
-const dataDir = await mkdtemp(path.join(tmpdir(), 'personas-bench-'));
-const database = await connectDatabase({ databaseUrl, dataDir: null });
-const config = loadConfig({ LOG_LEVEL: 'silent', DATA_DIR: dataDir, NODE_ENV: 'production' });
-const app = await createApp({ ...config, database });
-const appUrl = await app.http.listen({ host: '127.0.0.1', port: 0 });
-
-const email = `bench-${Date.now()}@example.com`;
-const session = await app.services.auth.register({ email, password: 'bench-password' });
+await using bench = await startBenchApp('user');
+const { app } = bench;
 
 // The baseline: the same queries (authenticate the token, read the user) behind a bare route.
 const bare = Fastify({ logger: false });
@@ -38,18 +26,18 @@ bare.get('/me', async (request, reply) => {
   const token = bearerToken(request.headers);
   const user = token ? await app.authenticate(token) : null;
   if (!user) return reply.code(401).send({ detail: 'unauthorized' });
-  const row = await usersRepository.findById(database.db, user.id);
+  const row = await usersRepository.findById(app.db, user.id);
   return row ? toUserDto(row) : reply.code(401).send({ detail: 'unauthorized' });
 });
 const bareUrl = await bare.listen({ host: '127.0.0.1', port: 0 });
 
 const targets = {
   'bare fastify': `${bareUrl}/me`,
-  rest: `${appUrl}/api/auth/me`,
-  trpc: `${appUrl}/trpc/auth.me`,
+  rest: `${bench.url}/api/auth/me`,
+  trpc: `${bench.url}/trpc/auth.me`,
 } as const;
 type Target = keyof typeof targets;
-const headers = { authorization: `Bearer ${session.token}` };
+const headers = { authorization: `Bearer ${bench.token}` };
 
 // Warm up every path (JIT, connection pools) before measuring.
 for (const url of Object.values(targets)) {
@@ -90,7 +78,7 @@ const summary = Object.fromEntries(
 const base = summary['bare fastify'];
 
 console.log(
-  `bench:http — GET auth.me (database-backed), ${database.kind}, concurrency ${concurrency}, ` +
+  `bench:http — GET auth.me (database-backed), ${bench.databaseKind}, concurrency ${concurrency}, ` +
     `${rounds} rounds × ${seconds}s per target, medians`,
 );
 console.log('target        req/s     p50 ms   p99 ms   req/s vs bare   p99 vs bare   errors');
@@ -106,6 +94,3 @@ for (const name of Object.keys(summary) as Target[]) {
 }
 
 await bare.close();
-await app.close();
-await database.db.destroy();
-await rm(dataDir, { recursive: true, force: true });

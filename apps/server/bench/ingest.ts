@@ -6,15 +6,9 @@
  *
  * Env: BENCH_MEGABYTES (default 4), BENCH_DATABASE_URL (default: in-memory PGlite).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { createApp } from '../src/app';
-import { connectDatabase } from '../src/db/connect';
-import { loadConfig } from '../src/env';
+import { startBenchApp } from './bench-app';
 
 const megabytes = Number(process.env.BENCH_MEGABYTES ?? 4);
-const databaseUrl = process.env.BENCH_DATABASE_URL ?? null;
 
 /** Runs `work` while a 1 ms interval records how long each tick actually took. */
 async function loopDelays(work: () => Promise<unknown>): Promise<number[]> {
@@ -33,26 +27,11 @@ async function loopDelays(work: () => Promise<unknown>): Promise<number[]> {
   return gaps.sort((a, b) => b - a);
 }
 
-const dataDir = await mkdtemp(path.join(tmpdir(), 'personas-bench-ingest-'));
-const database = await connectDatabase({ databaseUrl, dataDir: null });
-const config = loadConfig({
-  LOG_LEVEL: 'silent',
-  DATA_DIR: dataDir,
-  NODE_ENV: 'production',
+await using bench = await startBenchApp('builder', {
   DOCUMENT_LIMIT_BYTES: String((megabytes + 1) * 1024 * 1024),
 });
-const app = await createApp({ ...config, database });
-const url = await app.http.listen({ host: '127.0.0.1', port: 0 });
-const session = await app.services.auth.register({
-  email: `bench-${Date.now()}@example.com`,
-  password: 'bench-password',
-});
-await app.db
-  .updateTable('users')
-  .set({ role: 'builder' })
-  .where('id', '=', session.user_id)
-  .execute();
-const headers = { authorization: `Bearer ${session.token}`, 'content-type': 'application/json' };
+const { url } = bench;
+const headers = { authorization: `Bearer ${bench.token}`, 'content-type': 'application/json' };
 await fetch(`${url}/api/collections`, {
   method: 'POST',
   headers,
@@ -89,13 +68,9 @@ const fmt = (xs: number[]) =>
     .join(', ');
 console.log(
   `bench:ingest — one ${(content.length / 1024 / 1024).toFixed(1)} MB Markdown document, ${chunks} chunks, ` +
-    `${seconds.toFixed(1)} s through POST /api/collections/{name}/documents (${database.kind})`,
+    `${seconds.toFixed(1)} s through POST /api/collections/{name}/documents (${bench.databaseKind})`,
 );
 console.log(`event-loop tick, worst 5 (ms): idle  ${fmt(idle)}`);
 console.log(`event-loop tick, worst 5 (ms): ingest ${fmt(busy)}`);
 console.log(`worst ingest tick / worst idle tick: ${(busy[0]! / idle[0]!).toFixed(1)}×`);
 console.log(`${busy[0]! <= 50 ? 'PASS' : 'FAIL'} worst block ${busy[0]!.toFixed(1)} ms ≤ ~50 ms`);
-
-await app.close();
-await database.db.destroy();
-await rm(dataDir, { recursive: true, force: true });

@@ -33,6 +33,7 @@ import {
   type VectorItem,
 } from '../src/knowledge/vector-index';
 import { type ChunkVectorSource, VectorIndexStore } from '../src/knowledge/vector-index-store';
+import { seededRandom } from '../src/test-support/seeded-random';
 
 const { HierarchicalNSW } = createRequire(import.meta.url)(
   'hnswlib-node',
@@ -57,7 +58,7 @@ setFlagsFromString('--expose-gc');
 const collectGarbage = runInNewContext('gc') as () => void;
 
 const MEASURE_LOAD = '--measure-load-rss';
-const random = mulberry32(20_240_601);
+const random = seededRandom(20_240_601);
 
 if (process.argv[2] === MEASURE_LOAD) await reportLoadRss(process.argv[3]!);
 else await main();
@@ -268,16 +269,6 @@ async function reportLoadRss(file: string): Promise<void> {
   collectGarbage();
   const after = process.memoryUsage().rss;
   process.stdout.write(JSON.stringify({ before, after, count: index.count }));
-}
-
-function mulberry32(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let x = Math.imul(s ^ (s >>> 15), 1 | s);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function gaussian(): number {

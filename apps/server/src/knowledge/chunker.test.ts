@@ -5,6 +5,7 @@ import {
   chunkEmbeddingText,
   type DocumentChunk,
 } from './chunker';
+import { seededRandom } from '../test-support/seeded-random';
 
 /** The invariants every chunking must keep, whatever the input. */
 function expectWellFormed(content: string, chunks: DocumentChunk[], targetSize: number): void {
@@ -23,16 +24,6 @@ function expectWellFormed(content: string, chunks: DocumentChunk[], targetSize: 
     if (!covered[i] && /\S/.test(content[i]!)) missed.push(i);
   }
   expect(missed).toEqual([]);
-}
-
-function seededRandom(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const WORDS = 'alpha beta gamma delta vector index chunk embedding persona retrieval graph'.split(

@@ -8,16 +8,7 @@ import { labelSetChecksum } from './label-set-checksum';
 import type { VectorItem } from './vector-index';
 import { sidecarPath } from './vector-index-file';
 import { type ChunkVectorSource, VectorIndexStore } from './vector-index-store';
-
-function seededRandom(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../test-support/seeded-random';
 
 const DIMS = 16;
 const random = seededRandom(99);

@@ -7,6 +7,7 @@ import { DimensionMismatchError, VectorIndexFileError } from './errors';
 import { labelSetChecksum } from './label-set-checksum';
 import { CollectionVectorIndex, type VectorItem } from './vector-index';
 import { sidecarPath } from './vector-index-file';
+import { seededRandom } from '../test-support/seeded-random';
 
 let dir = '';
 beforeAll(async () => {
@@ -15,16 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-function seededRandom(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomItems(n: number, dims: number, seed = 1, firstLabel = 0): VectorItem[] {
   const random = seededRandom(seed);
