@@ -2,7 +2,12 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'test/**/*.test.ts'],
+    include: [
+      'packages/*/src/**/*.test.ts',
+      'apps/*/src/**/*.test.ts',
+      'apps/*/bench/**/*.test.ts',
+      'test/**/*.test.ts',
+    ],
     // PGlite takes seconds to start and argon2 hashes are deliberately slow: leave room.
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -33,17 +33,18 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type AuthUser, METRIC_DEFAULTS, type RagHit, type RagMode } from '@personas/contracts';
 import { type App, createApp } from '../src/app';
-import { openChunkIndexes } from '../src/collections/chunk-indexes';
-import { chunkTexts } from '../src/collections/postgres-chunk-source';
-import { createRetriever } from '../src/collections/retriever';
-import { decodeVector } from '../src/collections/vector-codec';
 import { connectDatabase } from '../src/db/connect';
 import { loadConfig } from '../src/env';
-import { chunkEmbeddingText } from '../src/knowledge/chunker';
+import { chunkEmbeddingText } from '../src/ingestion/chunker';
 import { createEmbedder } from '../src/providers';
-import { type Bm25Hit, Bm25Index } from '../src/retrieval/bm25-index';
-import { type Judgements, ndcgAtK, recallAtK } from '../src/retrieval/metrics';
-import { loadScifact, SCIFACT_DIR } from '../src/retrieval/scifact';
+import { openChunkIndexes } from '../src/retrieval/chunk-indexes';
+import { type Bm25Hit, Bm25Index } from '../src/retrieval/lexical/bm25-index';
+import { chunkTexts } from '../src/retrieval/postgres-chunk-source';
+import { reciprocalRankFusion } from '../src/retrieval/rank-fusion';
+import { createRetriever } from '../src/retrieval/retriever';
+import { decodeVector } from '../src/retrieval/vector/vector-codec';
+import { type Judgements, ndcgAtK, recallAtK } from './metrics';
+import { loadScifact, SCIFACT_DIR } from './scifact';
 
 const REFERENCE_BM25_NDCG = 0.665; // BEIR paper (Thakur et al., 2021), SciFact test split
 const TARGET_LEXICAL_NDCG = 0.63; // ≥ 0.95 × the BEIR paper's BM25
@@ -133,22 +134,15 @@ function rrf(opts: {
   vectorPool: number;
   lexicalPool: number;
 }) {
-  return (c: Candidates, topK: number) => {
-    const fused = new Map<number, number>();
-    const add = (labels: number[], weight: number) =>
-      labels.forEach((label, rank) => {
-        fused.set(label, (fused.get(label) ?? 0) + weight / (opts.k + rank + 1));
-      });
-    add(
-      c.vector.slice(0, opts.vectorPool).map((h) => h.label),
-      opts.vectorWeight,
-    );
-    add(
-      c.lexical.slice(0, opts.lexicalPool).map((h) => h.label),
-      opts.lexicalWeight,
-    );
-    return sortedLabels(fused, topK);
-  };
+  return (c: Candidates, topK: number) =>
+    reciprocalRankFusion(
+      [c.vector.slice(0, opts.vectorPool), c.lexical.slice(0, opts.lexicalPool)],
+      {
+        k: opts.k,
+        limit: topK,
+        weights: [opts.vectorWeight, opts.lexicalWeight],
+      },
+    ).map((hit) => hit.label);
 }
 
 /**

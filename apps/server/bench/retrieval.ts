@@ -22,17 +22,20 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { chunkDocument, chunkEmbeddingText } from '../src/knowledge/chunker';
-import { createHashingEmbedder } from '../src/knowledge/embeddings/hashing-embedder';
-import { labelSetChecksum } from '../src/knowledge/label-set-checksum';
+import { chunkDocument, chunkEmbeddingText } from '../src/ingestion/chunker';
+import { createHashingEmbedder } from '../src/ingestion/embeddings/hashing-embedder';
+import { labelSetChecksum } from '../src/retrieval/vector/label-set-checksum';
 import {
   CollectionVectorIndex,
   DEFAULT_EF,
   DEFAULT_EF_CONSTRUCTION,
   DEFAULT_M,
   type VectorItem,
-} from '../src/knowledge/vector-index';
-import { type ChunkVectorSource, VectorIndexStore } from '../src/knowledge/vector-index-store';
+} from '../src/retrieval/vector/vector-index';
+import {
+  type ChunkVectorSource,
+  VectorIndexStore,
+} from '../src/retrieval/vector/vector-index-store';
 import { seededRandom } from '../src/test-support/seeded-random';
 
 const { HierarchicalNSW } = createRequire(import.meta.url)(

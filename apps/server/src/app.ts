@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Services } from '@personas/contracts';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import { connectDatabase, type Db, type DatabaseKind } from './db/connect';
+import { connectDatabase, type DatabaseKind, type Db } from './db/connect';
 import { migrateToLatest } from './db/migrate';
 import type { Config } from './env';
 import { documentBodyLimit, installBodyLimits } from './http/body-limits';
@@ -12,7 +12,7 @@ import { registerHealth } from './http/health';
 import { installHostErrorHandlers } from './http/host-errors';
 import { registerRestTransport } from './http/rest-transport';
 import { registerTrpcTransport } from './http/trpc-transport';
-import type { OpenReport } from './knowledge/vector-index-store';
+import type { OpenReport } from './retrieval/vector/vector-index-store';
 import { createServices } from './services';
 import { ensureAdmin } from './users/service';
 import { VERSION } from './version';

@@ -1,10 +1,10 @@
-import type { Config } from './env';
 import { createHuggingFaceModel } from './chat/llm/huggingface-model';
 import type { LanguageModel } from './chat/llm/language-model';
 import { createOfflineModel } from './chat/llm/offline-model';
-import type { Embedder } from './knowledge/embeddings/embedder';
-import { createHashingEmbedder } from './knowledge/embeddings/hashing-embedder';
-import { createHuggingFaceEmbedder } from './knowledge/embeddings/huggingface-embedder';
+import type { Config } from './env';
+import type { Embedder } from './ingestion/embeddings/embedder';
+import { createHashingEmbedder } from './ingestion/embeddings/hashing-embedder';
+import { createHuggingFaceEmbedder } from './ingestion/embeddings/huggingface-embedder';
 
 /** The embedder the configuration names: offline hashing by default, or a Hugging Face model. */
 export function createEmbedder(

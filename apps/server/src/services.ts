@@ -1,16 +1,16 @@
 import type { Services } from '@personas/contracts';
 import { createLoginThrottle } from './auth/login-throttle';
 import { createAuthService } from './auth/service';
-import { createChatService } from './chat/service';
 import { createRateLimiter } from './chat/rate-limiter';
-import { openChunkIndexes } from './collections/chunk-indexes';
-import { createRetriever } from './collections/retriever';
+import { createChatService } from './chat/service';
 import { createCollectionsService } from './collections/service';
-import type { Db, DatabaseKind } from './db/connect';
+import type { DatabaseKind, Db } from './db/connect';
 import type { Config } from './env';
 import type { Authenticate } from './http/context';
 import { createPersonasService } from './personas/service';
 import { createEmbedder, createLanguageModel } from './providers';
+import { openChunkIndexes } from './retrieval/chunk-indexes';
+import { createRetriever } from './retrieval/retriever';
 import { createSystemService } from './system/service';
 import { createUsersService } from './users/service';
 

@@ -1,8 +1,8 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RestCall, restClient } from '../test-support/rest-client';
-import { ensureAdmin } from '../users/service';
 import { startTestApp, type TestApp } from '../test-support/test-app';
+import { ensureAdmin } from '../users/service';
 
 type Session = { user_id: string; token: string; expires_at: string; role: string };
 

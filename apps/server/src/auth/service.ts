@@ -9,8 +9,8 @@ import {
   UnauthorizedError,
 } from '@personas/contracts';
 import type { Db } from '../db/connect';
-import { usersRepository } from '../users/repository';
 import { toUserDto } from '../users/dto';
+import { usersRepository } from '../users/repository';
 import { apiKeysRepository, sessionsRepository } from './credentials-repository';
 import type { LoginThrottle } from './login-throttle';
 import { hashPassword, verifyAgainstNothing, verifyPassword } from './passwords';

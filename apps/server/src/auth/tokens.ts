@@ -1,7 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { sha256 } from '@oslojs/crypto/sha2';
 import { constantTimeEqual } from '@oslojs/crypto/subtle';
 import { encodeBase32LowerCaseNoPadding } from '@oslojs/encoding';
-import { randomBytes } from 'node:crypto';
 
 /**
  * Bearer tokens as Lucia's session guide builds them: `<id>.<secret>`, where the id is a lookup key

@@ -2,15 +2,15 @@ import type { ChatResponse, MessageHistory, RagHit } from '@personas/contracts';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Actor, adminActor, createActor, TEST_ADMIN } from '../test-support/actors';
-import { type RestCall, restClient } from '../test-support/rest-client';
-import { startTestApp, type TestApp } from '../test-support/test-app';
 import {
   type FakeOpenAiServer,
   sendEvent,
   sendJson,
   startEventStream,
   startFakeOpenAiServer,
-} from './llm/fake-openai-server';
+} from '../test-support/fake-openai-server';
+import { type RestCall, restClient } from '../test-support/rest-client';
+import { startTestApp, type TestApp } from '../test-support/test-app';
 
 const ENV = { ADMIN_EMAIL: TEST_ADMIN.email, ADMIN_PASSWORD: TEST_ADMIN.password };
 const DOCUMENT =

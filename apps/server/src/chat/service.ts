@@ -11,13 +11,13 @@ import {
   type Services,
 } from '@personas/contracts';
 import { canReadCollection } from '../collections/access';
-import type { Retrieve } from '../collections/retriever';
 import type { Db } from '../db/connect';
 import type { MessageHistoryRow, MessageRow } from '../db/schema';
+import { isUuid } from '../lib/uuid';
 import { personasRepository } from '../personas/repository';
 import { canSeePersona } from '../personas/service';
+import type { Retrieve } from '../retrieval/retriever';
 import { usersRepository } from '../users/repository';
-import { isUuid } from '../uuid';
 import type { CompletionRequest, LanguageModel, RetrievedPassage } from './llm/language-model';
 import { buildPrompt } from './prompt/build-prompt';
 import { historiesRepository } from './repository';

@@ -1,18 +1,17 @@
-import { readdir, rm, truncate, writeFile, cp } from 'node:fs/promises';
-import { mkdtemp } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { RagHit } from '@personas/contracts';
-import type { Embedder } from '../knowledge/embeddings/embedder';
-import { createHashingEmbedder } from '../knowledge/embeddings/hashing-embedder';
-import { openChunkIndexes } from './chunk-indexes';
-import { createRetriever } from './retriever';
-import { createCollectionsService } from './service';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Embedder } from '../ingestion/embeddings/embedder';
+import { createHashingEmbedder } from '../ingestion/embeddings/hashing-embedder';
+import { openChunkIndexes } from '../retrieval/chunk-indexes';
+import { createRetriever } from '../retrieval/retriever';
 import { type Actor, adminActor, createActor, TEST_ADMIN } from '../test-support/actors';
 import { type RestCall, restClient } from '../test-support/rest-client';
 import { startTestApp, type TestApp } from '../test-support/test-app';
 import { openTestDatabase, type TestDatabase } from '../test-support/test-database';
+import { createCollectionsService } from './service';
 
 const ENV = { ADMIN_EMAIL: TEST_ADMIN.email, ADMIN_PASSWORD: TEST_ADMIN.password };
 

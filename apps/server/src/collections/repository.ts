@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/connect';
 import type { CollectionRow } from '../db/schema';
-import { encodeVector } from './vector-codec';
+import { encodeVector } from '../retrieval/vector/vector-codec';
 
 const CHUNK_INSERT_BATCH = 50;
 

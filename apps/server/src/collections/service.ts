@@ -13,14 +13,14 @@ import {
 } from '@personas/contracts';
 import type { Db } from '../db/connect';
 import { isForeignKeyViolation } from '../db/errors';
-import { chunkDocument, chunkEmbeddingText } from '../knowledge/chunker';
-import type { Embedder } from '../knowledge/embeddings/embedder';
-import { KeyedMutex } from '../knowledge/keyed-mutex';
-import { isUuid } from '../uuid';
+import { chunkDocument, chunkEmbeddingText } from '../ingestion/chunker';
+import type { Embedder } from '../ingestion/embeddings/embedder';
+import { KeyedMutex } from '../lib/keyed-mutex';
+import { isUuid } from '../lib/uuid';
+import type { ChunkIndexes } from '../retrieval/chunk-indexes';
+import type { Retrieve } from '../retrieval/retriever';
 import { canReadCollection } from './access';
-import type { ChunkIndexes } from './chunk-indexes';
 import { type CollectionWithCounts, collectionsRepository } from './repository';
-import type { Retrieve } from './retriever';
 
 export interface CollectionsServiceOptions {
   embedder: Embedder;

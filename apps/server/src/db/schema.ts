@@ -1,5 +1,5 @@
-import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
 import type { RagHit, Role } from '@personas/contracts';
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
 
 /** The tables as Kysely sees them; migrations in `./migrations` are the source of this shape. */
 export interface Database {

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrateToLatest } from './migrate';
 import { openTestDatabase, type TestDatabase } from '../test-support/test-database';
+import { migrateToLatest } from './migrate';
 
 /** Resolves when `open` is called: lets a test hold one transaction open at a known point. */
 function gate() {

@@ -1,5 +1,5 @@
-import type { AuthUser, Context, Services } from '@personas/contracts';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { AuthUser, Context, Services } from '@personas/contracts';
 
 /** Resolves a bearer token to its user, or null when absent, unknown, expired or revoked. */
 export type Authenticate = (token: string) => Promise<AuthUser | null>;

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import type { Db } from '../db/connect';
-import type { OpenReport } from '../knowledge/vector-index-store';
+import type { OpenReport } from '../retrieval/vector/vector-index-store';
 
 /**
  * `/healthz`: the process answers. `/readyz`: the database answers too, and the vector indexes

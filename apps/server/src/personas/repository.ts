@@ -1,7 +1,7 @@
 import type { AuthUser } from '@personas/contracts';
+import type { Insertable } from 'kysely';
 import type { Db } from '../db/connect';
 import type { PersonaRow, PersonaRowUpdate, PersonasTable } from '../db/schema';
-import type { Insertable } from 'kysely';
 
 export type PersonaWithCollections = PersonaRow & { db_collections: string[] };
 

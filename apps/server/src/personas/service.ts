@@ -13,8 +13,8 @@ import {
 } from '@personas/contracts';
 import { canReadCollection } from '../collections/access';
 import type { Db } from '../db/connect';
+import { isUuid } from '../lib/uuid';
 import { usersRepository } from '../users/repository';
-import { isUuid } from '../uuid';
 import { type PersonaWithCollections, personasRepository } from './repository';
 
 const PERSONA_NOT_FOUND = 'Persona not found';

@@ -43,6 +43,12 @@ describe('reciprocalRankFusion', () => {
     ]);
   });
 
+  it('weighs each list by its weight', () => {
+    const fused = reciprocalRankFusion([list(1, 2), list(2, 1)], { k: 10, weights: [0.1, 1] });
+    expect(fused.map((hit) => hit.label)).toEqual([2, 1]);
+    expect(fused[0]!.score).toBeCloseTo(0.1 / 12 + 1 / 11, 12);
+  });
+
   it('rejects negative k or limit', () => {
     expect(() => reciprocalRankFusion([list(1)], { k: -1 })).toThrow(RangeError);
     expect(() => reciprocalRankFusion([list(1)], { limit: -1 })).toThrow(RangeError);

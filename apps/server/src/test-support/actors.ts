@@ -1,6 +1,6 @@
 import type { Role } from '@personas/contracts';
-import type { TestApp } from './test-app';
 import { restClient } from './rest-client';
+import type { TestApp } from './test-app';
 
 export interface Actor {
   id: string;

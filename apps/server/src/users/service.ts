@@ -1,6 +1,6 @@
 import { ForbiddenError, NotFoundError, type Role, type Services } from '@personas/contracts';
-import type { Db } from '../db/connect';
 import { hashPassword } from '../auth/passwords';
+import type { Db } from '../db/connect';
 import { toUserDto } from './dto';
 import { usersRepository } from './repository';
 

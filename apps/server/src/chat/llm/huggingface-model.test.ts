@@ -1,8 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { DomainError } from '@personas/contracts';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildPrompt } from '../prompt/build-prompt';
-import { estimatePromptTokens, estimateTextTokens } from './estimate-tokens';
 import {
   type FakeHandler,
   type FakeOpenAiServer,
@@ -10,7 +8,9 @@ import {
   sendJson,
   startEventStream,
   startFakeOpenAiServer,
-} from './fake-openai-server';
+} from '../../test-support/fake-openai-server';
+import { buildPrompt } from '../prompt/build-prompt';
+import { estimatePromptTokens, estimateTextTokens } from './estimate-tokens';
 import { createHuggingFaceModel } from './huggingface-model';
 import type { CompletionEvent, CompletionRequest, RetrievedPassage } from './language-model';
 

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../test-support/seeded-random';
 import {
   type ChunkOptions,
   chunkDocument,
   chunkEmbeddingText,
   type DocumentChunk,
 } from './chunker';
-import { seededRandom } from '../test-support/seeded-random';
 
 /** The invariants every chunking must keep, whatever the input. */
 function expectWellFormed(content: string, chunks: DocumentChunk[], targetSize: number): void {

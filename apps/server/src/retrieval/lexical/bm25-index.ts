@@ -1,4 +1,4 @@
-import { LabelSetDigest } from '../knowledge/label-set-checksum';
+import { LabelSetDigest } from '../vector/label-set-checksum';
 import { PostingList } from './posting-list';
 import { TOKENIZER_VERSION, tokenize } from './tokenizer';
 import { topK } from './top-k';

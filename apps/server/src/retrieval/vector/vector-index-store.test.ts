@@ -2,13 +2,13 @@ import { mkdir, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { normalize } from './embeddings/embedder';
+import { normalize } from '../../ingestion/embeddings/embedder';
+import { seededRandom } from '../../test-support/seeded-random';
 import { DimensionMismatchError } from './errors';
 import { labelSetChecksum } from './label-set-checksum';
 import type { VectorItem } from './vector-index';
 import { sidecarPath } from './vector-index-file';
 import { type ChunkVectorSource, VectorIndexStore } from './vector-index-store';
-import { seededRandom } from '../test-support/seeded-random';
 
 const DIMS = 16;
 const random = seededRandom(99);

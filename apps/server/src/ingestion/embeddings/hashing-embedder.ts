@@ -1,4 +1,4 @@
-import { fmix32, fnv1a32, fnv1aCodePoint } from '../hash32';
+import { fmix32, fnv1a32, fnv1aCodePoint } from '../../lib/hash32';
 import type { Embedder, EmbedOptions } from './embedder';
 
 export const HASHING_EMBEDDER_MODEL = 'offline-hashing-v1';

@@ -1,4 +1,4 @@
-import { fmix32 } from './hash32';
+import { fmix32 } from '../../lib/hash32';
 
 /**
  * An order-independent digest of a set of chunk ids, kept up to date in O(1) as labels come and

@@ -1,22 +1,8 @@
 import { DomainError } from '@personas/contracts';
 import { describe, expect, it } from 'vitest';
-import {
-  DimensionMismatchError,
-  EmbeddingTimeoutError,
-  EmbeddingUpstreamError,
-  VectorIndexFileError,
-} from './errors';
+import { DimensionMismatchError, VectorIndexFileError } from './errors';
 
-describe('knowledge errors', () => {
-  it('maps embedding failures to the gateway codes the HTTP layers translate', () => {
-    const upstream = new EmbeddingUpstreamError('HTTP 500');
-    const timeout = new EmbeddingTimeoutError('too slow');
-    expect(upstream).toBeInstanceOf(DomainError);
-    expect(upstream.code).toBe('BAD_GATEWAY');
-    expect(timeout).toBeInstanceOf(DomainError);
-    expect(timeout.code).toBe('GATEWAY_TIMEOUT');
-  });
-
+describe('vector index errors', () => {
   it('names both sizes in a dimension mismatch', () => {
     const err = new DimensionMismatchError(384, 768, 'collection docs');
     expect(err.code).toBe('BAD_REQUEST');

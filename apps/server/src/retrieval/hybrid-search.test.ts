@@ -1,5 +1,5 @@
 /**
- * Hybrid retrieval on a small hand-made corpus (../retrieval/fixtures/hybrid-corpus), through the
+ * Hybrid retrieval on a small hand-made corpus (./fixtures/hybrid-corpus), through the
  * HTTP API: an exact term the vector side misses is found by hybrid; a deleted or replaced
  * document leaves the lexical side too; after a restart — index file loaded, index file deleted,
  * or index file older than Postgres (a crash) — both sides hold exactly the chunks Postgres holds.
@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { RagHit } from '@personas/contracts';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { HASHING_EMBEDDER_DIMENSIONS } from '../knowledge/embeddings/hashing-embedder';
+import { HASHING_EMBEDDER_DIMENSIONS } from '../ingestion/embeddings/hashing-embedder';
 import { type Actor, adminActor, createActor, TEST_ADMIN } from '../test-support/actors';
 import { type RestCall, restClient } from '../test-support/rest-client';
 import { startTestApp, type TestApp } from '../test-support/test-app';
@@ -35,7 +35,7 @@ vi.mock(import('./chunk-indexes'), async (importOriginal) => {
 
 const ENV = { ADMIN_EMAIL: TEST_ADMIN.email, ADMIN_PASSWORD: TEST_ADMIN.password };
 const COLLECTION = 'gear';
-const FIXTURES = new URL('../retrieval/fixtures/hybrid-corpus/', import.meta.url);
+const FIXTURES = new URL('./fixtures/hybrid-corpus/', import.meta.url);
 /** Holds the rare terms. Added first, so its chunk has the lowest id (see the deletion test). */
 const TARGET = 'pole-safety-notice.txt';
 const CODE_QUERY = 'Is there a recall on ZX-4471?';

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import type { Db } from '../db/connect';
-import { chunkEmbeddingText } from '../knowledge/chunker';
-import { VectorIndexStore, type OpenReport } from '../knowledge/vector-index-store';
-import { Bm25Index } from '../retrieval/bm25-index';
+import { chunkEmbeddingText } from '../ingestion/chunker';
+import { Bm25Index } from './lexical/bm25-index';
 import { chunkTexts, createPostgresChunkSource } from './postgres-chunk-source';
+import { type OpenReport, VectorIndexStore } from './vector/vector-index-store';
 
 /**
  * What the knowledge service needs from the in-process indexes of each collection: the HNSW

@@ -1,8 +1,8 @@
 import type { Db } from '../db/connect';
-import { labelSetChecksum } from '../knowledge/label-set-checksum';
-import type { ChunkVectorSource } from '../knowledge/vector-index-store';
-import type { VectorItem } from '../knowledge/vector-index';
-import { decodeVector } from './vector-codec';
+import { labelSetChecksum } from './vector/label-set-checksum';
+import { decodeVector } from './vector/vector-codec';
+import type { VectorItem } from './vector/vector-index';
+import type { ChunkVectorSource } from './vector/vector-index-store';
 
 /** The chunks table as the vector indexes' source of truth. */
 export function createPostgresChunkSource(db: Db): ChunkVectorSource {

@@ -1,10 +1,11 @@
 import type { QueryMetric, RagHit, RagMode } from '@personas/contracts';
+import { collectionsRepository } from '../collections/repository';
 import type { Db } from '../db/connect';
-import type { Embedder } from '../knowledge/embeddings/embedder';
-import { HASHING_EMBEDDER_MODEL } from '../knowledge/embeddings/hashing-embedder';
+import type { Embedder } from '../ingestion/embeddings/embedder';
+import { HASHING_EMBEDDER_MODEL } from '../ingestion/embeddings/hashing-embedder';
 import type { ChunkIndexes } from './chunk-indexes';
-import { collectionsRepository } from './repository';
-import { decodeVector } from './vector-codec';
+import { reciprocalRankFusion } from './rank-fusion';
+import { decodeVector } from './vector/vector-codec';
 
 export interface RetrievalRequest {
   collectionIds: string[];
@@ -74,22 +75,17 @@ export function createRetriever(
 
     let candidates: number[];
     if (req.mode === 'hybrid') {
-      const fused = new Map<number, number>();
-      const addList = (labels: number[], weight: number) =>
-        labels.forEach((label, rank) => {
-          fused.set(label, (fused.get(label) ?? 0) + weight / (fusion.k + rank + 1));
-        });
+      const lists: { label: number }[][] = [];
+      const weights: number[] = [];
       for (const collectionId of req.collectionIds) {
-        addList(
-          indexes.nearest(collectionId, queryVector, pool).map((n) => n.label),
-          fusion.vectorWeight,
-        );
-        addList(indexes.lexical(collectionId, req.query, pool), fusion.lexicalWeight);
+        lists.push(indexes.nearest(collectionId, queryVector, pool));
+        weights.push(fusion.vectorWeight);
+        lists.push(indexes.lexical(collectionId, req.query, pool).map((label) => ({ label })));
+        weights.push(fusion.lexicalWeight);
       }
-      candidates = [...fused.entries()]
-        .sort((a, b) => b[1] - a[1] || a[0] - b[0])
-        .slice(0, req.topK)
-        .map(([label]) => label);
+      candidates = reciprocalRankFusion(lists, { k: fusion.k, limit: req.topK, weights }).map(
+        (hit) => hit.label,
+      );
     } else {
       candidates = req.collectionIds
         .flatMap((collectionId) => indexes.nearest(collectionId, queryVector, req.topK))

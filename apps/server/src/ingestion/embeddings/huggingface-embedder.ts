@@ -4,8 +4,9 @@ import {
   InferenceClientProviderApiError,
   InferenceClientProviderOutputError,
 } from '@huggingface/inference';
-import { DimensionMismatchError, EmbeddingTimeoutError, EmbeddingUpstreamError } from '../errors';
+import { DimensionMismatchError } from '../../retrieval/vector/errors';
 import { type Embedder, type EmbedOptions, normalize } from './embedder';
+import { EmbeddingTimeoutError, EmbeddingUpstreamError } from './errors';
 
 export interface HuggingFaceEmbedderOptions {
   /** e.g. `sentence-transformers/all-MiniLM-L6-v2`; with `endpointUrl` it only names the model. */

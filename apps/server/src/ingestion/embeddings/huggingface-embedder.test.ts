@@ -1,7 +1,8 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DimensionMismatchError, EmbeddingTimeoutError, EmbeddingUpstreamError } from '../errors';
+import { DimensionMismatchError } from '../../retrieval/vector/errors';
+import { EmbeddingTimeoutError, EmbeddingUpstreamError } from './errors';
 import { createHuggingFaceEmbedder } from './huggingface-embedder';
 
 interface Received {

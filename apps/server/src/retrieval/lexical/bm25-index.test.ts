@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { labelSetChecksum } from '../vector/label-set-checksum';
 import { Bm25FormatError, Bm25Index, type Bm25Item, DEFAULT_BM25_PARAMETERS } from './bm25-index';
-import { labelSetChecksum } from '../knowledge/label-set-checksum';
 
 const corpus: Bm25Item[] = [
   { label: 10, text: 'Vitamin D deficiency and bone density in elderly women' },

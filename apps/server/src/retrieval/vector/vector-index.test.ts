@@ -2,12 +2,12 @@ import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { normalize } from './embeddings/embedder';
+import { normalize } from '../../ingestion/embeddings/embedder';
+import { seededRandom } from '../../test-support/seeded-random';
 import { DimensionMismatchError, VectorIndexFileError } from './errors';
 import { labelSetChecksum } from './label-set-checksum';
 import { CollectionVectorIndex, type VectorItem } from './vector-index';
 import { sidecarPath } from './vector-index-file';
-import { seededRandom } from '../test-support/seeded-random';
 
 let dir = '';
 beforeAll(async () => {

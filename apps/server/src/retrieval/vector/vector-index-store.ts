@@ -1,7 +1,7 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { KeyedMutex } from '../../lib/keyed-mutex';
 import { DimensionMismatchError, VectorIndexFileError } from './errors';
-import { KeyedMutex } from './keyed-mutex';
 import {
   CollectionVectorIndex,
   type VectorHit,
