@@ -26,7 +26,9 @@ export function fnv1aCodePoint(hash: number, codePoint: number): number {
 /**
  * 32-bit FNV-1a of a string's UTF-8 bytes: tiny, fast and the same on every run and machine,
  * which is what feature hashing needs (stored embeddings must not drift between releases).
- * `basis` lets callers derive independent hash families from one function.
+ * `basis` lets callers derive independent hash families from one function. Kept as these few
+ * lines rather than a hashing package: the function is frozen forever (every stored offline
+ * embedding depends on it), so its whole definition belongs in the repository.
  */
 export function fnv1a32(text: string, basis = FNV_OFFSET_BASIS): number {
   let h = basis >>> 0;

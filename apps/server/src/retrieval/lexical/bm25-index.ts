@@ -13,7 +13,7 @@ export interface Bm25Parameters {
 
 /**
  * k1 = 1.2, b = 0.75 (Lucene's defaults, which the BEIR paper's BM25 used) over Anserini's
- * 0.9/0.4, measured with this analyser on BEIR SciFact (bench/quality-lexical.ts): nDCG@10 0.692
+ * 0.9/0.4, measured with this analyser on BEIR SciFact (the lexical row of bench:quality): nDCG@10 0.692
  * vs 0.691, recall@100 0.922 vs 0.918; per query 30 better, 15 worse. The nDCG gap is well inside
  * its noise (paired standard error 0.005) and a k1 ∈ [0.6, 2], b ∈ [0.3, 0.9] grid stays within
  * 0.686–0.701, so the choice is not fragile; the recall edge matters most, because hybrid search
@@ -37,6 +37,13 @@ export class Bm25FormatError extends Error {
   override readonly name = 'Bm25FormatError';
 }
 
+/*
+ * Why our own BM25 rather than a search library (MiniSearch, Lunr, wink-bm25-text-search): the
+ * index must add and remove single chunks by their Postgres id as documents come and go, keep its
+ * postings in typed arrays (a few bytes a posting instead of objects), agree with the vector index
+ * on which chunks it holds (the label-set digest) and save to a compact image. Those libraries
+ * rebuild on removal, keep their own document ids or store postings as objects.
+ */
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 const MAGIC = utf8Encoder.encode('PBM25');
