@@ -1,5 +1,7 @@
 import { ForbiddenError, NotFoundError, type Role, type Services } from '@personas/contracts';
+import { sessionsRepository } from '../auth/credentials-repository';
 import { hashPassword } from '../auth/passwords';
+import { collectionsRepository } from '../collections/repository';
 import type { Db } from '../db/connect';
 import { toUserDto } from './dto';
 import { usersRepository } from './repository';
@@ -31,14 +33,10 @@ export function createUsersService(db: Db, opts: UsersServiceOptions = {}): Serv
       if (userId === actor.id) throw new ForbiddenError(SELF_CHANGE);
       // Sessions, keys, histories, personas and collections (with their chunks) go by cascade in
       // the same statement; the in-memory indexes of those collections are dropped after it.
-      const collections = await db
-        .selectFrom('collections')
-        .select('id')
-        .where('owner_id', '=', userId)
-        .execute();
+      const collectionIds = await collectionsRepository.idsOwnedBy(db, userId);
       const deleted = await usersRepository.delete(db, userId);
       if (!deleted) throw new NotFoundError('User not found');
-      await opts.onCollectionsDeleted?.(collections.map((c) => c.id));
+      await opts.onCollectionsDeleted?.(collectionIds);
       return { message: 'User deleted successfully' };
     },
   };
@@ -81,7 +79,7 @@ export async function resetPassword(db: Db, email: string, password: string): Pr
   const passwordHash = await hashPassword(password);
   await db.transaction().execute(async (trx) => {
     await usersRepository.setPasswordHash(trx, user.id, passwordHash);
-    await trx.deleteFrom('sessions').where('user_id', '=', user.id).execute();
+    await sessionsRepository.deleteAllOfUser(trx, user.id);
   });
   return true;
 }
