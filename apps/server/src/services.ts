@@ -7,7 +7,7 @@ import { createCollectionsService } from './collections/service';
 import type { DatabaseKind, Db } from './db/connect';
 import type { Config } from './env';
 import type { Authenticate } from './http/context';
-import { createPersonasService } from './personas/service';
+import { createPersonasService, findVisiblePersona } from './personas/service';
 import { createEmbedder, createLanguageModel } from './providers';
 import { openChunkIndexes } from './retrieval/chunk-indexes';
 import { createRetriever } from './retrieval/retriever';
@@ -50,6 +50,7 @@ export async function createServices(db: Db, kind: DatabaseKind, config: Config)
       defaultRagMode: DEFAULT_RAG_MODE,
     }),
     chat: createChatService(db, {
+      findVisiblePersona: (actor, personaId) => findVisiblePersona(db, actor, personaId),
       llm,
       retrieve,
       embeddingModel: embedder.model,
