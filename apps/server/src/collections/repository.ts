@@ -124,6 +124,10 @@ export const collectionsRepository = {
     return chunks.map((c) => Number(c.id));
   },
 
+  /**
+   * Rejects with a unique violation (see db/errors.ts) when the collection already holds a
+   * document with this non-empty doc_path: the partial unique index is what keeps paths unique.
+   */
   insertDocument(db: Db, d: NewDocumentRow) {
     return db.insertInto('documents').values(d).returningAll().executeTakeFirstOrThrow();
   },

@@ -12,7 +12,7 @@ import {
   type Services,
 } from '@personas/contracts';
 import type { Db } from '../db/connect';
-import { isForeignKeyViolation } from '../db/errors';
+import { isForeignKeyViolation, isUniqueViolation } from '../db/errors';
 import { chunkDocument, chunkEmbeddingText } from '../ingestion/chunker';
 import type { Embedder } from '../ingestion/embeddings/embedder';
 import { KeyedMutex } from '../lib/keyed-mutex';
@@ -57,8 +57,8 @@ export function createCollectionsService(
   opts: CollectionsServiceOptions,
 ): Services['collections'] {
   const { embedder, indexes } = opts;
-  // One ingestion or deletion per collection at a time, so two uploads of the same doc_path
-  // cannot both find no existing document and store it twice.
+  // One ingestion or deletion per collection at a time, so the indexes change in the order the
+  // table did. (Unique paths rest on the unique index.)
   const collectionLock = new KeyedMutex();
 
   /** A collection the actor may not read does not exist for them (404). */
@@ -163,9 +163,8 @@ export function createCollectionsService(
       return collectionLock.run(collection.id, async () => {
         // Postgres first, in one transaction; the indexes follow. A crash in between leaves the
         // indexes behind the table, which the next start detects and repairs.
-        const { documentId, replacedLabels, labels } = await db
-          .transaction()
-          .execute(async (trx) => {
+        const store = () =>
+          db.transaction().execute(async (trx) => {
             const existing = docPath
               ? await collectionsRepository.findDocumentByPath(trx, collection.id, docPath)
               : undefined;
@@ -193,11 +192,21 @@ export function createCollectionsService(
               })),
             );
             return { documentId: document.id, replacedLabels: replaced, labels: ids };
-          })
+          });
+        const { documentId, replacedLabels, labels } = await store()
+          // A writer outside this process (another server on the same database) committed the
+          // same doc_path after our lookup: the unique index refused ours. Once more finds and
+          // replaces theirs, as if the uploads had come one after the other.
+          .catch((error: unknown) => (isUniqueViolation(error) ? store() : Promise.reject(error)))
           .catch((error: unknown) => {
             // The collection was deleted while this document was being embedded.
             if (isForeignKeyViolation(error))
               throw new NotFoundError(`Collection not found: ${input.name}`);
+            if (isUniqueViolation(error)) {
+              throw new ConflictError(
+                `Another document with doc_path ${docPath} was being stored at the same time; try again`,
+              );
+            }
             throw error;
           });
         if (replacedLabels.length > 0) await indexes.remove(collection.id, replacedLabels);
