@@ -30,6 +30,11 @@ export interface CollectionsServiceOptions {
   chunkSize: number;
   chunkOverlap: number;
   defaultRagMode: RagMode;
+  /**
+   * The per-collection lock, shared with whatever else deletes collections (a user's deletion:
+   * see `createOwnerCollectionsRemoval`). A fresh one when not given.
+   */
+  collectionLock?: KeyedMutex;
 }
 
 /** Texts embedded per call: bounds one call's work and lets other requests run in between. */
@@ -58,8 +63,9 @@ export function createCollectionsService(
 ): Services['collections'] {
   const { embedder, indexes } = opts;
   // One ingestion or deletion per collection at a time, so the indexes change in the order the
-  // table did. (Unique paths rest on the unique index.)
-  const collectionLock = new KeyedMutex();
+  // table did: an ingestion that commits just before a deletion has updated the indexes before
+  // they are dropped, and cannot recreate them after. (Unique paths rest on the unique index.)
+  const collectionLock = opts.collectionLock ?? new KeyedMutex();
 
   /** A collection the actor may not read does not exist for them (404). */
   async function findReadable(actor: AuthUser, name: string) {
@@ -132,9 +138,11 @@ export function createCollectionsService(
 
     async delete(actor, name) {
       const collection = await findOwned(actor, name);
-      // Documents, chunks and persona links go by cascade, in one statement.
-      await collectionsRepository.delete(db, collection.id);
-      await indexes.drop(collection.id);
+      await collectionLock.run(collection.id, async () => {
+        // Documents, chunks and persona links go by cascade, in one statement.
+        await collectionsRepository.delete(db, collection.id);
+        await indexes.drop(collection.id);
+      });
       return { message: 'Collection deleted successfully' };
     },
 
@@ -266,5 +274,33 @@ export function createCollectionsService(
       });
       return { hits };
     },
+  };
+}
+
+/**
+ * Deletion of an owner (a user) with their collections, for the users service. It holds the lock
+ * of every collection the owner has while `deleteOwner` runs (its cascade removes them), so an
+ * ingestion that commits just before has updated the indexes and none can commit after; then it
+ * drops those collections' indexes.
+ */
+export function createOwnerCollectionsRemoval(
+  db: Db,
+  opts: { collectionLock: KeyedMutex; indexes: Pick<ChunkIndexes, 'drop'> },
+) {
+  return async function removeWithOwner(
+    ownerId: string,
+    deleteOwner: () => Promise<boolean>,
+  ): Promise<boolean> {
+    // Sorted, so two removals that share collections take their locks in the same order.
+    const ids = (await collectionsRepository.idsOwnedBy(db, ownerId)).sort();
+    const underLocks = ids.reduceRight<() => Promise<boolean>>(
+      (inner, id) => () => opts.collectionLock.run(id, inner),
+      async () => {
+        const deleted = await deleteOwner();
+        if (deleted) for (const id of ids) await opts.indexes.drop(id);
+        return deleted;
+      },
+    );
+    return underLocks();
   };
 }
