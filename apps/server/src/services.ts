@@ -3,11 +3,12 @@ import { createLoginThrottle } from './auth/login-throttle';
 import { createAuthService } from './auth/service';
 import { createRateLimiter } from './chat/rate-limiter';
 import { createChatService } from './chat/service';
-import { createCollectionsService } from './collections/service';
+import { createCollectionsService, createOwnerCollectionsRemoval } from './collections/service';
 import type { DatabaseKind, Db } from './db/connect';
 import type { Config } from './env';
 import type { Authenticate } from './http/context';
-import { createPersonasService } from './personas/service';
+import { KeyedMutex } from './lib/keyed-mutex';
+import { createPersonasService, findVisiblePersona } from './personas/service';
 import { createEmbedder, createLanguageModel } from './providers';
 import { openChunkIndexes } from './retrieval/chunk-indexes';
 import { createRetriever } from './retrieval/retriever';
@@ -27,14 +28,15 @@ export async function createServices(db: Db, kind: DatabaseKind, config: Config)
   const indexes = await openChunkIndexes(db, config.dataDir);
   const retrieve = createRetriever(db, embedder, indexes);
   const auth = createAuthService(db, createLoginThrottle(db, config.loginThrottle), config);
+  // One lock per collection for everything that changes it: ingestion, and the deletion of the
+  // collection or of its owner.
+  const collectionLock = new KeyedMutex();
 
   const services: Services = {
     system: createSystemService(config, kind),
     auth,
     users: createUsersService(db, {
-      onCollectionsDeleted: async (ids) => {
-        for (const id of ids) await indexes.drop(id);
-      },
+      removeWithCollections: createOwnerCollectionsRemoval(db, { collectionLock, indexes }),
     }),
     personas: createPersonasService(db, {
       defaultModel: config.defaultModel,
@@ -48,8 +50,10 @@ export async function createServices(db: Db, kind: DatabaseKind, config: Config)
       chunkSize: config.chunkSize,
       chunkOverlap: config.chunkOverlap,
       defaultRagMode: DEFAULT_RAG_MODE,
+      collectionLock,
     }),
     chat: createChatService(db, {
+      findVisiblePersona: (actor, personaId) => findVisiblePersona(db, actor, personaId),
       llm,
       retrieve,
       embeddingModel: embedder.model,

@@ -1,5 +1,6 @@
 import type { Role } from '@personas/contracts';
 import type { Db } from '../db/connect';
+import type { NewApiKeyRow, NewSessionRow } from '../db/schema';
 
 export interface CredentialOwner {
   user_id: string;
@@ -10,11 +11,8 @@ export interface CredentialOwner {
 }
 
 export const sessionsRepository = {
-  async insert(db: Db, s: { id: string; userId: string; secretHash: Uint8Array; expiresAt: Date }) {
-    await db
-      .insertInto('sessions')
-      .values({ id: s.id, user_id: s.userId, secret_hash: s.secretHash, expires_at: s.expiresAt })
-      .execute();
+  async insert(db: Db, session: NewSessionRow) {
+    await db.insertInto('sessions').values(session).execute();
   },
 
   /** The session with its user's current email and role, read together in one query. */
@@ -40,22 +38,18 @@ export const sessionsRepository = {
   async delete(db: Db, id: string) {
     await db.deleteFrom('sessions').where('id', '=', id).execute();
   },
+
+  /** Ends every session of a user (a password reset signs them out everywhere). */
+  async deleteAllOfUser(db: Db, userId: string) {
+    await db.deleteFrom('sessions').where('user_id', '=', userId).execute();
+  },
 };
 
 export const apiKeysRepository = {
-  async insert(
-    db: Db,
-    k: { id: string; userId: string; name: string; secretHash: Uint8Array; expiresAt: Date | null },
-  ) {
+  async insert(db: Db, key: NewApiKeyRow) {
     return db
       .insertInto('api_keys')
-      .values({
-        id: k.id,
-        user_id: k.userId,
-        name: k.name,
-        secret_hash: k.secretHash,
-        expires_at: k.expiresAt,
-      })
+      .values(key)
       .returning(['id', 'name', 'created_at', 'expires_at'])
       .executeTakeFirstOrThrow();
   },

@@ -1,6 +1,6 @@
 import { RateLimitedError } from '@personas/contracts';
-import { sql } from 'kysely';
 import type { Db } from '../db/connect';
+import { loginFailuresRepository } from './login-failures-repository';
 
 export interface LoginThrottleOptions {
   maxFailures: number;
@@ -16,16 +16,9 @@ export function createLoginThrottle(db: Db, opts: LoginThrottleOptions) {
   return {
     async assertAllowed(email: string, now = new Date()): Promise<void> {
       const since = new Date(now.getTime() - opts.windowMs);
-      const failures = await db
-        .selectFrom('login_failures')
-        .select('failed_at')
-        .where('email', '=', email)
-        .where('failed_at', '>', since)
-        .orderBy('failed_at', 'desc')
-        .limit(opts.maxFailures)
-        .execute();
+      const failures = await loginFailuresRepository.recent(db, email, since, opts.maxFailures);
       if (failures.length < opts.maxFailures) return;
-      const oldestCounted = failures[failures.length - 1]!.failed_at;
+      const oldestCounted = failures[failures.length - 1]!;
       const retryAfterMs = oldestCounted.getTime() + opts.windowMs - now.getTime();
       throw new RateLimitedError(
         'Too many failed login attempts for this email; try again later',
@@ -34,16 +27,13 @@ export function createLoginThrottle(db: Db, opts: LoginThrottleOptions) {
     },
 
     async recordFailure(email: string): Promise<void> {
-      await db.insertInto('login_failures').values({ email }).execute();
+      await loginFailuresRepository.insert(db, email);
       // Keep the table small: failures older than the window no longer count for anyone.
-      await db
-        .deleteFrom('login_failures')
-        .where('failed_at', '<', sql<Date>`now() - ${`${opts.windowMs} milliseconds`}::interval`)
-        .execute();
+      await loginFailuresRepository.deleteOlderThan(db, opts.windowMs);
     },
 
     async clear(email: string): Promise<void> {
-      await db.deleteFrom('login_failures').where('email', '=', email).execute();
+      await loginFailuresRepository.deleteForEmail(db, email);
     },
   };
 }

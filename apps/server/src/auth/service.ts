@@ -38,9 +38,9 @@ export function createAuthService(
     const expiresAt = new Date(Date.now() + ttlMs);
     await sessionsRepository.insert(db, {
       id: issued.id,
-      userId: user.id,
-      secretHash: issued.secretHash,
-      expiresAt,
+      user_id: user.id,
+      secret_hash: issued.secretHash,
+      expires_at: expiresAt,
     });
     return {
       user_id: user.id,
@@ -147,10 +147,10 @@ export function createAuthService(
         : null;
       const row = await apiKeysRepository.insert(db, {
         id: issued.id,
-        userId: actor.id,
+        user_id: actor.id,
         name: input.name,
-        secretHash: issued.secretHash,
-        expiresAt,
+        secret_hash: issued.secretHash,
+        expires_at: expiresAt,
       });
       return {
         api_key_id: row.id,

@@ -1,7 +1,11 @@
 import type { RagHit } from '@personas/contracts';
-import { sql } from 'kysely';
 import type { Db } from '../db/connect';
-import type { MessageHistoryRow, MessageRow } from '../db/schema';
+import type {
+  MessageHistoryRow,
+  MessageHistoryRowUpdate,
+  MessageRow,
+  NewMessageHistoryRow,
+} from '../db/schema';
 
 export const historiesRepository = {
   find(db: Db, id: string): Promise<MessageHistoryRow | undefined> {
@@ -31,10 +35,7 @@ export const historiesRepository = {
   },
 
   /** Creates the history if it does not exist yet (a first exchange), then locks it. */
-  async lockOrCreate(
-    db: Db,
-    h: { id: string; user_id: string; persona_id: string; title: string },
-  ): Promise<void> {
+  async lockOrCreate(db: Db, h: NewMessageHistoryRow & { id: string }): Promise<void> {
     await db
       .insertInto('message_histories')
       .values(h)
@@ -63,7 +64,7 @@ export const historiesRepository = {
           history_id: historyId,
           role: 'assistant',
           content: exchange.answer,
-          rag_hit: exchange.ragHit ? sql`${JSON.stringify(exchange.ragHit)}::jsonb` : null,
+          rag_hit: exchange.ragHit ? JSON.stringify(exchange.ragHit) : null,
         },
       ])
       .execute();
@@ -74,7 +75,11 @@ export const historiesRepository = {
       .execute();
   },
 
-  async update(db: Db, id: string, changes: { title?: string; description?: string }) {
+  async update(
+    db: Db,
+    id: string,
+    changes: Pick<MessageHistoryRowUpdate, 'title' | 'description'>,
+  ) {
     await db
       .updateTable('message_histories')
       .set({ ...changes, updated_at: new Date() })

@@ -7,17 +7,15 @@ import {
   type ChatStreamEvent,
   type MessageHistory,
   NotFoundError,
+  type QueryMetric,
   type RagHit,
+  type RagMode,
   type Services,
 } from '@personas/contracts';
-import { canReadCollection } from '../collections/access';
 import type { Db } from '../db/connect';
 import type { MessageHistoryRow, MessageRow } from '../db/schema';
 import { isUuid } from '../lib/uuid';
-import { personasRepository } from '../personas/repository';
-import { canSeePersona } from '../personas/service';
 import type { Retrieve } from '../retrieval/retriever';
-import { usersRepository } from '../users/repository';
 import type { CompletionRequest, LanguageModel, RetrievedPassage } from './llm/language-model';
 import { buildPrompt } from './prompt/build-prompt';
 import { historiesRepository } from './repository';
@@ -25,7 +23,23 @@ import { historiesRepository } from './repository';
 const HISTORY_NOT_FOUND = 'Message history not found';
 const CONTENT_REQUIRED = 'Message content is required';
 
+/** What a chat needs of a persona; the personas domain finds it (see services.ts). */
+export interface ChatPersona {
+  id: string;
+  system_prompt: string;
+  model: string;
+  temperature: number;
+  top_k: number;
+  query_metric: QueryMetric;
+  query_threshold: number;
+  rag_mode: RagMode;
+  /** The persona's collections that its creator may still read. */
+  readableCollections: { id: string; embedding_model: string }[];
+}
+
 export interface ChatServiceOptions {
+  /** The persona the actor may see; rejects with a NotFoundError otherwise. */
+  findVisiblePersona: (actor: AuthUser, personaId: string) => Promise<ChatPersona>;
   llm: LanguageModel;
   retrieve: Retrieve;
   /** The embedding model of this server: collections built with another are left out. */
@@ -78,13 +92,7 @@ interface PreparedExchange {
 }
 
 export function createChatService(db: Db, opts: ChatServiceOptions): Services['chat'] {
-  async function findVisiblePersona(actor: AuthUser, personaId: string) {
-    const persona = isUuid(personaId)
-      ? await personasRepository.findById(db, personaId)
-      : undefined;
-    if (!persona || !canSeePersona(actor, persona)) throw new NotFoundError('Persona not found');
-    return persona;
-  }
+  const { findVisiblePersona } = opts;
 
   async function findOwnedHistory(actor: AuthUser, id: string) {
     const history = isUuid(id) ? await historiesRepository.find(db, id) : undefined;
@@ -93,17 +101,9 @@ export function createChatService(db: Db, opts: ChatServiceOptions): Services['c
   }
 
   /** The persona's collections that its creator can still read and that this server can search. */
-  async function searchableCollections(persona: { creator_id: string; db_collections: string[] }) {
-    if (persona.db_collections.length === 0) return [];
-    const creator = await usersRepository.findById(db, persona.creator_id);
-    if (!creator) return [];
-    const rows = await db
-      .selectFrom('collections')
-      .select(['id', 'owner_id', 'visibility', 'embedding_model'])
-      .where('name', 'in', persona.db_collections)
-      .execute();
-    return rows
-      .filter((c) => canReadCollection(creator, c) && c.embedding_model === opts.embeddingModel)
+  function searchableCollections(persona: ChatPersona): string[] {
+    return persona.readableCollections
+      .filter((c) => c.embedding_model === opts.embeddingModel)
       .map((c) => c.id);
   }
 
@@ -123,7 +123,7 @@ export function createChatService(db: Db, opts: ChatServiceOptions): Services['c
     opts.takeRateLimit(actor.id);
 
     const hits = await opts.retrieve({
-      collectionIds: await searchableCollections(persona),
+      collectionIds: searchableCollections(persona),
       query: content,
       topK: persona.top_k,
       metric: persona.query_metric,

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/connect';
-import type { CollectionRow } from '../db/schema';
-import { encodeVector } from '../retrieval/vector/vector-codec';
+import type { CollectionRow, NewChunkRow, NewCollectionRow, NewDocumentRow } from '../db/schema';
+import { decodeVector, encodeVector } from '../retrieval/vector/vector-codec';
 
 const CHUNK_INSERT_BATCH = 50;
 
@@ -48,17 +48,7 @@ export const collectionsRepository = {
   },
 
   /** Undefined when the name is taken (no exception to catch). */
-  insert(
-    db: Db,
-    c: {
-      name: string;
-      description: string;
-      owner_id: string;
-      visibility: 'private' | 'shared';
-      embedding_model: string;
-      dimensions: number;
-    },
-  ) {
+  insert(db: Db, c: NewCollectionRow) {
     return db
       .insertInto('collections')
       .values(c)
@@ -69,6 +59,29 @@ export const collectionsRepository = {
 
   async delete(db: Db, id: string): Promise<void> {
     await db.deleteFrom('collections').where('id', '=', id).execute();
+  },
+
+  async allIds(db: Db): Promise<string[]> {
+    const rows = await db.selectFrom('collections').select('id').execute();
+    return rows.map((r) => r.id);
+  },
+
+  async idsOwnedBy(db: Db, ownerId: string): Promise<string[]> {
+    const rows = await db
+      .selectFrom('collections')
+      .select('id')
+      .where('owner_id', '=', ownerId)
+      .execute();
+    return rows.map((r) => r.id);
+  },
+
+  async dimensions(db: Db, id: string): Promise<number | undefined> {
+    const row = await db
+      .selectFrom('collections')
+      .select('dimensions')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row?.dimensions;
   },
 
   listDocuments(db: Db, collectionId: string) {
@@ -111,31 +124,17 @@ export const collectionsRepository = {
     return chunks.map((c) => Number(c.id));
   },
 
-  insertDocument(
-    db: Db,
-    d: {
-      collection_id: string;
-      file_name: string;
-      doc_path: string;
-      content_type: string;
-      content_sha256: string;
-      bytes: number;
-      chunk_count: number;
-    },
-  ) {
+  /**
+   * Rejects with a unique violation (see db/errors.ts) when the collection already holds a
+   * document with this non-empty doc_path: the partial unique index is what keeps paths unique.
+   */
+  insertDocument(db: Db, d: NewDocumentRow) {
     return db.insertInto('documents').values(d).returningAll().executeTakeFirstOrThrow();
   },
 
   async insertChunks(
     db: Db,
-    chunks: {
-      collection_id: string;
-      document_id: string;
-      position: number;
-      heading_path: string[];
-      text: string;
-      embedding: number[];
-    }[],
+    chunks: (Omit<NewChunkRow, 'embedding'> & { embedding: number[] })[],
   ): Promise<number[]> {
     const ids: number[] = [];
     // Small statements: the embedded database runs each one synchronously (50 rows ≈ 15 ms), and
@@ -172,5 +171,51 @@ export const collectionsRepository = {
       ])
       .where('chunks.id', 'in', ids)
       .execute();
+  },
+
+  /** Every chunk id of a collection: what its vector index must hold. */
+  async chunkIds(db: Db, collectionId: string): Promise<number[]> {
+    const rows = await db
+      .selectFrom('chunks')
+      .select('id')
+      .where('collection_id', '=', collectionId)
+      .execute();
+    return rows.map((r) => Number(r.id));
+  },
+
+  /** One keyset page of a collection's embeddings: the chunks after `afterId`, in id order. */
+  async chunkVectorsAfter(
+    db: Db,
+    collectionId: string,
+    afterId: number,
+    limit: number,
+  ): Promise<{ label: number; vector: number[] }[]> {
+    const rows = await db
+      .selectFrom('chunks')
+      .select(['id', 'embedding'])
+      .where('collection_id', '=', collectionId)
+      .where('id', '>', afterId)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ label: Number(r.id), vector: decodeVector(r.embedding) }));
+  },
+
+  /** One keyset page of a collection's searchable texts (heading path and text, as embedded). */
+  async chunkTextsAfter(
+    db: Db,
+    collectionId: string,
+    afterId: number,
+    limit: number,
+  ): Promise<{ label: number; headingPath: string[]; text: string }[]> {
+    const rows = await db
+      .selectFrom('chunks')
+      .select(['id', 'heading_path', 'text'])
+      .where('collection_id', '=', collectionId)
+      .where('id', '>', afterId)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ label: Number(r.id), headingPath: r.heading_path, text: r.text }));
   },
 };

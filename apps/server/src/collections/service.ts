@@ -12,7 +12,7 @@ import {
   type Services,
 } from '@personas/contracts';
 import type { Db } from '../db/connect';
-import { isForeignKeyViolation } from '../db/errors';
+import { isForeignKeyViolation, isUniqueViolation } from '../db/errors';
 import { chunkDocument, chunkEmbeddingText } from '../ingestion/chunker';
 import type { Embedder } from '../ingestion/embeddings/embedder';
 import { KeyedMutex } from '../lib/keyed-mutex';
@@ -30,6 +30,11 @@ export interface CollectionsServiceOptions {
   chunkSize: number;
   chunkOverlap: number;
   defaultRagMode: RagMode;
+  /**
+   * The per-collection lock, shared with whatever else deletes collections (a user's deletion:
+   * see `createOwnerCollectionsRemoval`). A fresh one when not given.
+   */
+  collectionLock?: KeyedMutex;
 }
 
 /** Texts embedded per call: bounds one call's work and lets other requests run in between. */
@@ -57,9 +62,10 @@ export function createCollectionsService(
   opts: CollectionsServiceOptions,
 ): Services['collections'] {
   const { embedder, indexes } = opts;
-  // One ingestion or deletion per collection at a time, so two uploads of the same doc_path
-  // cannot both find no existing document and store it twice.
-  const collectionLock = new KeyedMutex();
+  // One ingestion or deletion per collection at a time, so the indexes change in the order the
+  // table did: an ingestion that commits just before a deletion has updated the indexes before
+  // they are dropped, and cannot recreate them after. (Unique paths rest on the unique index.)
+  const collectionLock = opts.collectionLock ?? new KeyedMutex();
 
   /** A collection the actor may not read does not exist for them (404). */
   async function findReadable(actor: AuthUser, name: string) {
@@ -132,9 +138,11 @@ export function createCollectionsService(
 
     async delete(actor, name) {
       const collection = await findOwned(actor, name);
-      // Documents, chunks and persona links go by cascade, in one statement.
-      await collectionsRepository.delete(db, collection.id);
-      await indexes.drop(collection.id);
+      await collectionLock.run(collection.id, async () => {
+        // Documents, chunks and persona links go by cascade, in one statement.
+        await collectionsRepository.delete(db, collection.id);
+        await indexes.drop(collection.id);
+      });
       return { message: 'Collection deleted successfully' };
     },
 
@@ -163,9 +171,8 @@ export function createCollectionsService(
       return collectionLock.run(collection.id, async () => {
         // Postgres first, in one transaction; the indexes follow. A crash in between leaves the
         // indexes behind the table, which the next start detects and repairs.
-        const { documentId, replacedLabels, labels } = await db
-          .transaction()
-          .execute(async (trx) => {
+        const store = () =>
+          db.transaction().execute(async (trx) => {
             const existing = docPath
               ? await collectionsRepository.findDocumentByPath(trx, collection.id, docPath)
               : undefined;
@@ -193,11 +200,21 @@ export function createCollectionsService(
               })),
             );
             return { documentId: document.id, replacedLabels: replaced, labels: ids };
-          })
+          });
+        const { documentId, replacedLabels, labels } = await store()
+          // A writer outside this process (another server on the same database) committed the
+          // same doc_path after our lookup: the unique index refused ours. Once more finds and
+          // replaces theirs, as if the uploads had come one after the other.
+          .catch((error: unknown) => (isUniqueViolation(error) ? store() : Promise.reject(error)))
           .catch((error: unknown) => {
             // The collection was deleted while this document was being embedded.
             if (isForeignKeyViolation(error))
               throw new NotFoundError(`Collection not found: ${input.name}`);
+            if (isUniqueViolation(error)) {
+              throw new ConflictError(
+                `Another document with doc_path ${docPath} was being stored at the same time; try again`,
+              );
+            }
             throw error;
           });
         if (replacedLabels.length > 0) await indexes.remove(collection.id, replacedLabels);
@@ -257,5 +274,33 @@ export function createCollectionsService(
       });
       return { hits };
     },
+  };
+}
+
+/**
+ * Deletion of an owner (a user) with their collections, for the users service. It holds the lock
+ * of every collection the owner has while `deleteOwner` runs (its cascade removes them), so an
+ * ingestion that commits just before has updated the indexes and none can commit after; then it
+ * drops those collections' indexes.
+ */
+export function createOwnerCollectionsRemoval(
+  db: Db,
+  opts: { collectionLock: KeyedMutex; indexes: Pick<ChunkIndexes, 'drop'> },
+) {
+  return async function removeWithOwner(
+    ownerId: string,
+    deleteOwner: () => Promise<boolean>,
+  ): Promise<boolean> {
+    // Sorted, so two removals that share collections take their locks in the same order.
+    const ids = (await collectionsRepository.idsOwnedBy(db, ownerId)).sort();
+    const underLocks = ids.reduceRight<() => Promise<boolean>>(
+      (inner, id) => () => opts.collectionLock.run(id, inner),
+      async () => {
+        const deleted = await deleteOwner();
+        if (deleted) for (const id of ids) await opts.indexes.drop(id);
+        return deleted;
+      },
+    );
+    return underLocks();
   };
 }

@@ -1,10 +1,16 @@
 import type { Kysely } from 'kysely';
-import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration';
+import {
+  type Migration,
+  type MigrationProvider,
+  type MigrationResultSet,
+  Migrator,
+} from 'kysely/migration';
 import * as appMeta from './migrations/2026-11-26T12-00-00-app-meta';
 import * as auth from './migrations/2026-11-26T12-10-00-auth';
 import * as knowledge from './migrations/2026-11-26T12-20-00-knowledge';
 import * as personas from './migrations/2026-11-26T12-30-00-personas';
 import * as chat from './migrations/2026-11-26T12-40-00-chat';
+import * as uniqueDocumentPath from './migrations/2026-11-27T12-00-00-unique-document-path';
 
 /**
  * Migrations are listed here rather than read from a folder at run time, so they work the same
@@ -16,6 +22,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-26T12-20-00-knowledge': knowledge,
   '2026-11-26T12-30-00-personas': personas,
   '2026-11-26T12-40-00-chat': chat,
+  '2026-11-27T12-00-00-unique-document-path': uniqueDocumentPath,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
@@ -30,8 +37,21 @@ export class MigrationFailed extends Error {
 
 /** Brings the schema up to date; runs at every start and in every test database. */
 export async function migrateToLatest<DB>(db: Kysely<DB>): Promise<void> {
+  await migrate(db, (migrator) => migrator.migrateToLatest());
+}
+
+/** Brings the schema to the state after migration `name` (for tests of a later migration). */
+export async function migrateTo<DB>(db: Kysely<DB>, name: string): Promise<void> {
+  if (!(name in migrations)) throw new MigrationFailed(`No migration named ${name}`);
+  await migrate(db, (migrator) => migrator.migrateTo(name));
+}
+
+async function migrate<DB>(
+  db: Kysely<DB>,
+  run: (migrator: Migrator) => Promise<MigrationResultSet>,
+): Promise<void> {
   const migrator = new Migrator({ db, provider: new StaticMigrationProvider() });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = await run(migrator);
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
     throw new MigrationFailed(

@@ -1,5 +1,5 @@
 import type { RagHit, Role } from '@personas/contracts';
-import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { Generated, Insertable, JSONColumnType, Selectable, Updateable } from 'kysely';
 
 /** The tables as Kysely sees them; migrations in `./migrations` are the source of this shape. */
 export interface Database {
@@ -45,6 +45,7 @@ export interface SessionsTable {
   expires_at: Date;
 }
 export type SessionRow = Selectable<SessionsTable>;
+export type NewSessionRow = Insertable<SessionsTable>;
 
 export interface ApiKeysTable {
   id: string;
@@ -56,6 +57,7 @@ export interface ApiKeysTable {
   last_used_at: Date | null;
 }
 export type ApiKeyRow = Selectable<ApiKeysTable>;
+export type NewApiKeyRow = Insertable<ApiKeysTable>;
 
 export interface LoginFailuresTable {
   id: Generated<number>;
@@ -74,11 +76,13 @@ export interface CollectionsTable {
   created_at: Generated<Date>;
 }
 export type CollectionRow = Selectable<CollectionsTable>;
+export type NewCollectionRow = Insertable<CollectionsTable>;
 
 export interface DocumentsTable {
   id: Generated<string>;
   collection_id: string;
   file_name: string;
+  /** '' means "no path": only documents with a path are unique per collection (and replaced). */
   doc_path: Generated<string>;
   content_type: string;
   content_sha256: string;
@@ -87,6 +91,7 @@ export interface DocumentsTable {
   created_at: Generated<Date>;
 }
 export type DocumentRow = Selectable<DocumentsTable>;
+export type NewDocumentRow = Insertable<DocumentsTable>;
 
 export interface ChunksTable {
   /** bigserial, read as a number (see connect.ts): the chunk's label in the HNSW index. */
@@ -96,10 +101,11 @@ export interface ChunksTable {
   position: number;
   heading_path: Generated<string[]>;
   text: string;
-  /** float32 little-endian; see collections/vector-codec.ts. */
+  /** float32 little-endian; see retrieval/vector/vector-codec.ts. */
   embedding: Uint8Array;
 }
 export type ChunkRow = Selectable<ChunksTable>;
+export type NewChunkRow = Insertable<ChunksTable>;
 
 export interface PersonasTable {
   id: Generated<string>;
@@ -118,6 +124,7 @@ export interface PersonasTable {
   updated_at: Generated<Date>;
 }
 export type PersonaRow = Selectable<PersonasTable>;
+export type NewPersonaRow = Insertable<PersonasTable>;
 export type PersonaRowUpdate = Updateable<PersonasTable>;
 
 export interface PersonaCollectionsTable {
@@ -136,6 +143,8 @@ export interface MessageHistoriesTable {
   updated_at: Generated<Date>;
 }
 export type MessageHistoryRow = Selectable<MessageHistoriesTable>;
+export type NewMessageHistoryRow = Insertable<MessageHistoriesTable>;
+export type MessageHistoryRowUpdate = Updateable<MessageHistoriesTable>;
 
 export interface MessagesTable {
   id: Generated<string>;
@@ -143,8 +152,8 @@ export interface MessagesTable {
   history_id: string;
   role: 'user' | 'assistant';
   content: string;
-  /** jsonb: pg and PGlite both parse it to an object. */
-  rag_hit: RagHit | null;
+  /** jsonb: pg and PGlite both parse it to an object on the way out; it goes in as JSON text. */
+  rag_hit: JSONColumnType<RagHit | null, string | null, string | null>;
   created_at: Generated<Date>;
 }
 export type MessageRow = Selectable<MessagesTable>;

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
 import type { Db } from '../db/connect';
+import { pingDatabase } from '../db/ping';
 import type { OpenReport } from '../retrieval/vector/vector-index-store';
 
 /**
@@ -11,7 +11,7 @@ export function registerHealth(app: FastifyInstance, db: Db, indexes: OpenReport
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
   app.get('/readyz', { logLevel: 'warn' }, async (request, reply) => {
     try {
-      await sql`select 1`.execute(db);
+      await pingDatabase(db);
       return {
         status: 'ready',
         vector_indexes: { loaded: indexes.loaded.length, rebuilt: indexes.rebuilt.length },

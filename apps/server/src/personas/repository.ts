@@ -1,57 +1,67 @@
-import type { AuthUser } from '@personas/contracts';
-import type { Insertable } from 'kysely';
+import type { AuthUser, Role } from '@personas/contracts';
+import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { Db } from '../db/connect';
-import type { PersonaRow, PersonaRowUpdate, PersonasTable } from '../db/schema';
+import type { NewPersonaRow, PersonaRow, PersonaRowUpdate } from '../db/schema';
 
-export type PersonaWithCollections = PersonaRow & { db_collections: string[] };
-
-async function attachCollections(db: Db, rows: PersonaRow[]): Promise<PersonaWithCollections[]> {
-  if (rows.length === 0) return [];
-  const links = await db
-    .selectFrom('persona_collections')
-    .innerJoin('collections', 'collections.id', 'persona_collections.collection_id')
-    .select(['persona_collections.persona_id', 'collections.name'])
-    .where(
-      'persona_collections.persona_id',
-      'in',
-      rows.map((r) => r.id),
-    )
-    .orderBy('persona_collections.position')
-    .execute();
-  const byPersona = new Map<string, string[]>();
-  for (const link of links) {
-    const names = byPersona.get(link.persona_id) ?? [];
-    names.push(link.name);
-    byPersona.set(link.persona_id, names);
-  }
-  return rows.map((r) => ({ ...r, db_collections: byPersona.get(r.id) ?? [] }));
+/** A collection a persona searches, with what deciding access and searchability takes. */
+export interface PersonaCollection {
+  id: string;
+  name: string;
+  owner_id: string;
+  visibility: 'private' | 'shared';
+  embedding_model: string;
 }
 
+/** A persona with its creator's role and its collections in order: everything a chat needs. */
+export type PersonaRecord = PersonaRow & { creator_role: Role; collections: PersonaCollection[] };
+
+/** One query: the persona, its creator's role (joined) and its collections (aggregated as JSON). */
+const personasWithCollections = (db: Db) =>
+  db
+    .selectFrom('personas')
+    .innerJoin('users', 'users.id', 'personas.creator_id')
+    .selectAll('personas')
+    .select('users.role as creator_role')
+    .select((eb) =>
+      jsonArrayFrom(
+        eb
+          .selectFrom('persona_collections')
+          .innerJoin('collections', 'collections.id', 'persona_collections.collection_id')
+          .select([
+            'collections.id',
+            'collections.name',
+            'collections.owner_id',
+            'collections.visibility',
+            'collections.embedding_model',
+          ])
+          .whereRef('persona_collections.persona_id', '=', 'personas.id')
+          .orderBy('persona_collections.position'),
+      ).as('collections'),
+    );
+
 export const personasRepository = {
-  async findById(db: Db, id: string): Promise<PersonaWithCollections | undefined> {
-    const row = await db.selectFrom('personas').selectAll().where('id', '=', id).executeTakeFirst();
-    return row ? (await attachCollections(db, [row]))[0] : undefined;
+  findById(db: Db, id: string): Promise<PersonaRecord | undefined> {
+    return personasWithCollections(db).where('personas.id', '=', id).executeTakeFirst();
   },
 
   /** Public personas, the actor's own, or — for an admin — every persona. */
-  async listVisible(
+  listVisible(
     db: Db,
     actor: Pick<AuthUser, 'id' | 'role'>,
     page: { limit: number; offset: number },
-  ): Promise<PersonaWithCollections[]> {
-    let query = db.selectFrom('personas').selectAll();
+  ): Promise<PersonaRecord[]> {
+    let query = personasWithCollections(db);
     if (actor.role !== 'admin') {
       query = query.where((eb) =>
-        eb.or([eb('visibility', '=', 'public'), eb('creator_id', '=', actor.id)]),
+        eb.or([eb('personas.visibility', '=', 'public'), eb('personas.creator_id', '=', actor.id)]),
       );
     }
-    const rows = await query
-      .orderBy('created_at')
-      .orderBy('id')
+    return query
+      .orderBy('personas.created_at')
+      .orderBy('personas.id')
       .limit(page.limit)
       .offset(page.offset)
       .execute();
-    return attachCollections(db, rows);
   },
 
   listOwned(db: Db, creatorId: string) {
@@ -64,7 +74,17 @@ export const personasRepository = {
       .execute();
   },
 
-  async insert(db: Db, persona: Insertable<PersonasTable>): Promise<PersonaRow> {
+  /** The collections with these names (those that exist), for linking them to a persona. */
+  collectionsNamed(db: Db, names: string[]): Promise<PersonaCollection[]> {
+    if (names.length === 0) return Promise.resolve([]);
+    return db
+      .selectFrom('collections')
+      .select(['id', 'name', 'owner_id', 'visibility', 'embedding_model'])
+      .where('name', 'in', names)
+      .execute();
+  },
+
+  async insert(db: Db, persona: NewPersonaRow): Promise<PersonaRow> {
     return db.insertInto('personas').values(persona).returningAll().executeTakeFirstOrThrow();
   },
 

@@ -15,7 +15,7 @@ import { canReadCollection } from '../collections/access';
 import type { Db } from '../db/connect';
 import { isUuid } from '../lib/uuid';
 import { usersRepository } from '../users/repository';
-import { type PersonaWithCollections, personasRepository } from './repository';
+import { type PersonaCollection, type PersonaRecord, personasRepository } from './repository';
 
 const PERSONA_NOT_FOUND = 'Persona not found';
 const UNKNOWN_USER = 'Invalid user_id: User does not exist';
@@ -27,7 +27,10 @@ export interface PersonasServiceOptions {
   defaultRagMode: RagMode;
 }
 
-function toPersonaDto(p: PersonaWithCollections): Persona {
+/** A persona someone may see, with the collections its creator may still read (see below). */
+export type VisiblePersona = PersonaRecord & { readableCollections: PersonaCollection[] };
+
+function toPersonaDto(p: PersonaRecord): Persona {
   return {
     persona_id: p.id,
     persona_name: p.name,
@@ -38,7 +41,7 @@ function toPersonaDto(p: PersonaWithCollections): Persona {
     temperature: p.temperature,
     visibility: p.visibility,
     rag: {
-      db_collections: p.db_collections,
+      db_collections: p.collections.map((c) => c.name),
       query_threshold: p.query_threshold,
       query_metric: p.query_metric,
       top_k: p.top_k,
@@ -50,7 +53,7 @@ function toPersonaDto(p: PersonaWithCollections): Persona {
 }
 
 /** Private personas exist only for their creator and admins: everyone else gets a 404. */
-export function canSeePersona(
+function canSeePersona(
   actor: Pick<AuthUser, 'id' | 'role'>,
   p: { visibility: string; creator_id: string },
 ) {
@@ -70,14 +73,28 @@ function assertThresholdFits(metric: QueryMetric, threshold: number) {
   }
 }
 
+/**
+ * The persona `actor` may see (404 otherwise), read in one query. Used by this service and handed
+ * to the chat service. `readableCollections` are those its creator may still read: rights can
+ * change after the persona was built, and a persona never searches beyond its creator's.
+ */
+export async function findVisiblePersona(
+  db: Db,
+  actor: Pick<AuthUser, 'id' | 'role'>,
+  personaId: string,
+): Promise<VisiblePersona> {
+  const persona = isUuid(personaId) ? await personasRepository.findById(db, personaId) : undefined;
+  if (!persona || !canSeePersona(actor, persona)) throw new NotFoundError(PERSONA_NOT_FOUND);
+  const creator = { id: persona.creator_id, role: persona.creator_role };
+  return {
+    ...persona,
+    readableCollections: persona.collections.filter((c) => canReadCollection(creator, c)),
+  };
+}
+
 export function createPersonasService(db: Db, opts: PersonasServiceOptions): Services['personas'] {
-  async function findVisible(actor: AuthUser, personaId: string) {
-    const persona = isUuid(personaId)
-      ? await personasRepository.findById(db, personaId)
-      : undefined;
-    if (!persona || !canSeePersona(actor, persona)) throw new NotFoundError(PERSONA_NOT_FOUND);
-    return persona;
-  }
+  const findVisible = (actor: AuthUser, personaId: string) =>
+    findVisiblePersona(db, actor, personaId);
 
   async function findUser(userId: string) {
     const user = isUuid(userId) ? await usersRepository.findById(db, userId) : undefined;
@@ -97,11 +114,7 @@ export function createPersonasService(db: Db, opts: PersonasServiceOptions): Ser
   ): Promise<string[]> {
     const unique = [...new Set(names)];
     if (unique.length === 0) return [];
-    const rows = await db
-      .selectFrom('collections')
-      .select(['id', 'name', 'owner_id', 'visibility'])
-      .where('name', 'in', unique)
-      .execute();
+    const rows = await personasRepository.collectionsNamed(db, unique);
     const byName = new Map(rows.map((r) => [r.name, r]));
     return unique.map((name) => {
       const collection = byName.get(name);
@@ -179,11 +192,11 @@ export function createPersonasService(db: Db, opts: PersonasServiceOptions): Ser
 
       let collectionIds: string[] | undefined;
       if (rag.db_collections !== undefined || creator) {
-        const owner = creator ?? (await findUser(persona.creator_id));
+        const owner = creator ?? { id: persona.creator_id, role: persona.creator_role };
         collectionIds = await resolveCollections(
           actor,
           owner,
-          rag.db_collections ?? persona.db_collections,
+          rag.db_collections ?? persona.collections.map((c) => c.name),
         );
       }
       await db.transaction().execute(async (trx) => {

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { collectionsRepository } from '../collections/repository';
 import type { Db } from '../db/connect';
 import { chunkEmbeddingText } from '../ingestion/chunker';
 import { Bm25Index } from './lexical/bm25-index';
@@ -51,7 +52,7 @@ export async function openChunkIndexes(
     }
     return index;
   };
-  for (const { id } of await db.selectFrom('collections').select('id').execute()) {
+  for (const id of await collectionsRepository.allIds(db)) {
     const index = lexicalOf(id);
     for await (const page of chunkTexts(db, id)) {
       index.add(page.map((c) => ({ label: c.label, text: chunkEmbeddingText(c) })));

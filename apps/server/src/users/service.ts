@@ -1,4 +1,5 @@
 import { ForbiddenError, NotFoundError, type Role, type Services } from '@personas/contracts';
+import { sessionsRepository } from '../auth/credentials-repository';
 import { hashPassword } from '../auth/passwords';
 import type { Db } from '../db/connect';
 import { toUserDto } from './dto';
@@ -8,11 +9,14 @@ const SELF_CHANGE =
   'Admins cannot change their own role or delete themselves; another admin must do it';
 
 export interface UsersServiceOptions {
-  /** Called after a deletion with the ids of the collections that went with the user. */
-  onCollectionsDeleted?: (collectionIds: string[]) => Promise<void>;
+  /**
+   * Runs `deleteUser` (true when the user existed) the way the collections domain needs it: under
+   * the locks of the user's collections, dropping their indexes once they are gone.
+   */
+  removeWithCollections: (userId: string, deleteUser: () => Promise<boolean>) => Promise<boolean>;
 }
 
-export function createUsersService(db: Db, opts: UsersServiceOptions = {}): Services['users'] {
+export function createUsersService(db: Db, opts: UsersServiceOptions): Services['users'] {
   return {
     async list(page) {
       const rows = await usersRepository.list(db, page);
@@ -31,14 +35,10 @@ export function createUsersService(db: Db, opts: UsersServiceOptions = {}): Serv
       if (userId === actor.id) throw new ForbiddenError(SELF_CHANGE);
       // Sessions, keys, histories, personas and collections (with their chunks) go by cascade in
       // the same statement; the in-memory indexes of those collections are dropped after it.
-      const collections = await db
-        .selectFrom('collections')
-        .select('id')
-        .where('owner_id', '=', userId)
-        .execute();
-      const deleted = await usersRepository.delete(db, userId);
+      const deleted = await opts.removeWithCollections(userId, () =>
+        usersRepository.delete(db, userId),
+      );
       if (!deleted) throw new NotFoundError('User not found');
-      await opts.onCollectionsDeleted?.(collections.map((c) => c.id));
       return { message: 'User deleted successfully' };
     },
   };
@@ -81,7 +81,7 @@ export async function resetPassword(db: Db, email: string, password: string): Pr
   const passwordHash = await hashPassword(password);
   await db.transaction().execute(async (trx) => {
     await usersRepository.setPasswordHash(trx, user.id, passwordHash);
-    await trx.deleteFrom('sessions').where('user_id', '=', user.id).execute();
+    await sessionsRepository.deleteAllOfUser(trx, user.id);
   });
   return true;
 }
