@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Db } from '../db/connect';
 import { chunkEmbeddingText } from '../ingestion/chunker';
 import { Bm25Index } from './lexical/bm25-index';
@@ -25,8 +26,6 @@ export interface ChunkIndexes {
 
 /** Chunks tokenized per slice (~15 ms) before yielding to other requests. */
 const LEXICAL_BATCH = 100;
-
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Opens the indexes of every collection: vector indexes from their files under
