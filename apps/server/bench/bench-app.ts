@@ -5,6 +5,7 @@ import type { AuthUser, Role } from '@personas/contracts';
 import { type App, createApp } from '../src/app';
 import { connectDatabase, type DatabaseKind } from '../src/db/connect';
 import { loadConfig } from '../src/env';
+import { readBenchEnv } from './bench-env';
 
 export interface BenchApp extends AsyncDisposable {
   app: App;
@@ -25,7 +26,7 @@ export async function startBenchApp(
 ): Promise<BenchApp> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'personas-bench-'));
   const database = await connectDatabase({
-    databaseUrl: process.env.BENCH_DATABASE_URL ?? null,
+    databaseUrl: readBenchEnv().BENCH_DATABASE_URL ?? null,
     dataDir: null,
   });
   const config = loadConfig({
