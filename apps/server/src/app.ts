@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Services } from '@personas/contracts';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { connectDatabase, type DatabaseKind, type Db } from './db/connect';
 import { migrateToLatest } from './db/migrate';
 import type { Config } from './env';
@@ -12,6 +12,7 @@ import { registerHealth } from './http/health';
 import { installHostErrorHandlers } from './http/host-errors';
 import { registerRestTransport } from './http/rest-transport';
 import { registerTrpcTransport } from './http/trpc-transport';
+import { createLogger, type Logger } from './logger';
 import type { OpenReport } from './retrieval/vector/vector-index-store';
 import { createServices } from './services';
 import { ensureAdmin } from './users/service';
@@ -33,29 +34,31 @@ export interface App extends AsyncDisposable {
 export type AppConfig = Config & {
   /** Tests pass an already-open database (one per test file); otherwise one is opened here. */
   database?: { db: Db; kind: DatabaseKind };
+  /** Where the host and background work log; by default JSON lines on stdout at `logLevel`. */
+  logger?: Logger;
 };
 
 /** Builds the whole server: database (migrated), services, and the HTTP host. Does not listen. */
 export async function createApp(config: AppConfig): Promise<App> {
+  const logger = config.logger ?? createLogger(config.logLevel);
   const ownsDatabase = !config.database;
-  const { db, kind } = config.database ?? (await connectDatabase(config));
+  const { db, kind } = config.database ?? (await connectDatabase(config, logger));
   let wired: Awaited<ReturnType<typeof createServices>>;
   try {
     await migrateToLatest(db);
     if (config.adminBootstrap) await ensureAdmin(db, config.adminBootstrap);
-    wired = await createServices(db, kind, config);
+    wired = await createServices(db, kind, config, logger);
   } catch (error) {
     if (ownsDatabase) await db.destroy();
     throw error;
   }
   const { services, authenticate } = wired;
+  // Typed as Fastify's logger so the instance keeps the FastifyInstance type the routes expect.
+  const hostLogger: FastifyBaseLogger = logger;
 
   const http = Fastify({
-    logger: {
-      level: config.logLevel,
-      // Request logs carry method, url and ids; never a body, and never an Authorization header.
-      redact: ['req.headers.authorization', 'req.headers.cookie'],
-    },
+    // Request logs carry method, url and ids; never a body, and never an Authorization header.
+    loggerInstance: hostLogger,
     bodyLimit: Math.max(config.bodyLimitBytes, documentBodyLimit(config.documentLimitBytes)),
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Db } from '../db/connect';
 import { chunkEmbeddingText } from '../ingestion/chunker';
+import type { Logger } from '../logger';
 import { Bm25Index } from './lexical/bm25-index';
 import { chunkTexts, createPostgresChunkSource } from './postgres-chunk-source';
 import { type OpenReport, VectorIndexStore } from './vector/vector-index-store';
@@ -35,10 +36,14 @@ const LEXICAL_BATCH = 100;
 export async function openChunkIndexes(
   db: Db,
   dataDir: string,
+  logger: Logger,
 ): Promise<ChunkIndexes & { report: OpenReport; close(): Promise<void> }> {
   const vectors = new VectorIndexStore({
     directory: path.join(dataDir, 'indexes'),
     source: createPostgresChunkSource(db),
+    // Not data loss: an index behind Postgres is rebuilt at the next start.
+    onPersistError: (err, collectionId) =>
+      logger.error({ err, collectionId }, 'a vector index could not be saved; retried later'),
   });
   const report = await vectors.openAll();
   const lexicalIndexes = new Map<string, Bm25Index>();
