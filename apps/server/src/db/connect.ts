@@ -58,7 +58,13 @@ export async function connectDatabase(
     await mkdir(dataDir, { recursive: true });
     unlock = await lockDataDir(dataDir);
   }
-  const pglite = await PGlite.create(dataDir ? { dataDir } : {});
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create(dataDir ? { dataDir } : {});
+  } catch (error) {
+    await unlock();
+    throw error;
+  }
   // Kysely's PGlite adapter declares a single connection, so Kysely hands it to one holder at a
   // time: a transaction keeps it from BEGIN to COMMIT and concurrent work waits (see the
   // transactions test). `kysely-pglite` lacks this and interleaves transactions: don't use it.
