@@ -5,6 +5,8 @@ import type { AuthUser, Role } from '@personas/contracts';
 import { type App, createApp } from '../src/app';
 import { connectDatabase, type DatabaseKind } from '../src/db/connect';
 import { loadConfig } from '../src/env';
+import { createLogger } from '../src/logger';
+import { readBenchEnv } from './bench-env';
 
 export interface BenchApp extends AsyncDisposable {
   app: App;
@@ -24,10 +26,10 @@ export async function startBenchApp(
   env: Record<string, string> = {},
 ): Promise<BenchApp> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'personas-bench-'));
-  const database = await connectDatabase({
-    databaseUrl: process.env.BENCH_DATABASE_URL ?? null,
-    dataDir: null,
-  });
+  const database = await connectDatabase(
+    { databaseUrl: readBenchEnv().BENCH_DATABASE_URL ?? null, dataDir: null },
+    createLogger('warn'),
+  );
   const config = loadConfig({
     LOG_LEVEL: 'silent',
     DATA_DIR: dataDir,

@@ -8,10 +8,12 @@
  */
 import { seededRandom } from '../src/test-support/seeded-random';
 import { startBenchApp } from './bench-app';
+import { readBenchEnv } from './bench-env';
 import { percentile, runLoad } from './load';
 
-const seconds = Number(process.env.BENCH_SECONDS ?? 4);
-const targetChunks = Number(process.env.BENCH_CHUNKS ?? 10_000);
+const knobs = readBenchEnv();
+const seconds = knobs.BENCH_SECONDS ?? 4;
+const targetChunks = knobs.BENCH_CHUNKS ?? 10_000;
 
 const TOPICS = [
   'refund policy',

@@ -11,11 +11,13 @@ import { bearerToken } from '../src/http/context';
 import { toUserDto } from '../src/users/dto';
 import { usersRepository } from '../src/users/repository';
 import { startBenchApp } from './bench-app';
+import { readBenchEnv } from './bench-env';
 import { percentile, runLoad } from './load';
 
-const seconds = Number(process.env.BENCH_SECONDS ?? 3);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const knobs = readBenchEnv();
+const seconds = knobs.BENCH_SECONDS ?? 3;
+const rounds = knobs.BENCH_ROUNDS ?? 3;
+const concurrency = knobs.BENCH_CONCURRENCY ?? 16;
 
 await using bench = await startBenchApp('user');
 const { app } = bench;

@@ -7,8 +7,9 @@
  * Env: BENCH_MEGABYTES (default 4), BENCH_DATABASE_URL (default: in-memory PGlite).
  */
 import { startBenchApp } from './bench-app';
+import { readBenchEnv } from './bench-env';
 
-const megabytes = Number(process.env.BENCH_MEGABYTES ?? 4);
+const megabytes = readBenchEnv().BENCH_MEGABYTES ?? 4;
 
 /** Runs `work` while a 1 ms interval records how long each tick actually took. */
 async function loopDelays(work: () => Promise<unknown>): Promise<number[]> {

@@ -36,6 +36,7 @@ import { type App, createApp } from '../src/app';
 import { connectDatabase } from '../src/db/connect';
 import { loadConfig } from '../src/env';
 import { chunkEmbeddingText } from '../src/ingestion/chunker';
+import { createLogger } from '../src/logger';
 import { createEmbedder } from '../src/providers';
 import { openChunkIndexes } from '../src/retrieval/chunk-indexes';
 import { type Bm25Hit, Bm25Index } from '../src/retrieval/lexical/bm25-index';
@@ -205,7 +206,8 @@ async function main(): Promise<void> {
   );
 
   const dataDir = await mkdtemp(path.join(tmpdir(), 'personas-bench-quality-'));
-  const database = await connectDatabase({ databaseUrl: null, dataDir: null });
+  const logger = createLogger('warn');
+  const database = await connectDatabase({ databaseUrl: null, dataDir: null }, logger);
   let app: App | undefined;
   try {
     const config = loadConfig({
@@ -271,7 +273,7 @@ async function main(): Promise<void> {
 
     // --- 3. the retriever at topK 100 on the indexes a restart opens -----------------------
     const openStarted = performance.now();
-    const indexes = await openChunkIndexes(database.db, dataDir);
+    const indexes = await openChunkIndexes(database.db, dataDir, logger);
     const openSeconds = (performance.now() - openStarted) / 1000;
     const embedder = createEmbedder(config);
     const retrieve = createRetriever(database.db, embedder, indexes);

@@ -37,13 +37,15 @@ import {
   VectorIndexStore,
 } from '../src/retrieval/vector/vector-index-store';
 import { seededRandom } from '../src/test-support/seeded-random';
+import { readBenchEnv } from './bench-env';
 
 const { HierarchicalNSW } = createRequire(import.meta.url)(
   'hnswlib-node',
 ) as typeof import('hnswlib-node');
 
-const N = Number(process.env.BENCH_VECTORS ?? 50_000);
-const CLUSTERS = Number(process.env.BENCH_CLUSTERS ?? 500);
+const knobs = readBenchEnv();
+const N = knobs.BENCH_VECTORS ?? 50_000;
+const CLUSTERS = knobs.BENCH_CLUSTERS ?? 500;
 const DIMS = 384;
 const QUERIES = 200;
 const QUERY_PASSES = 5;
@@ -52,7 +54,7 @@ const K = 10;
 // to another point of its cluster about 0.2 (across clusters about 0): clustered, but not so
 // tightly that any graph finds the neighbours. Recall is very sensitive to it — at 0.06 it is
 // 1.000, at 0.12 about 0.89, at 0.15 (close to uniform noise, where "nearest" means little) 0.44.
-const SIGMA = Number(process.env.BENCH_SIGMA ?? 0.1);
+const SIGMA = knobs.BENCH_SIGMA ?? 0.1;
 const EF_SWEEP = [32, 64, 128, 256];
 
 const run = promisify(execFile);
@@ -181,6 +183,10 @@ async function main(): Promise<void> {
       directory: path.dirname(file),
       source,
       persistDelayMs: null,
+      // Never called without background writes; a bench would rather crash than measure on.
+      onPersistError: (error) => {
+        throw error;
+      },
     });
     const s = performance.now();
     const report = await store.openAll();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Services } from '@personas/contracts';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { connectDatabase, type DatabaseKind, type Db } from './db/connect';
 import { migrateToLatest } from './db/migrate';
 import type { Config } from './env';
@@ -12,6 +12,8 @@ import { registerHealth } from './http/health';
 import { installHostErrorHandlers } from './http/host-errors';
 import { registerRestTransport } from './http/rest-transport';
 import { registerTrpcTransport } from './http/trpc-transport';
+import { CleanupStack } from './lib/cleanup-stack';
+import { createLogger, type Logger } from './logger';
 import type { OpenReport } from './retrieval/vector/vector-index-store';
 import { createServices } from './services';
 import { ensureAdmin } from './users/service';
@@ -33,29 +35,48 @@ export interface App extends AsyncDisposable {
 export type AppConfig = Config & {
   /** Tests pass an already-open database (one per test file); otherwise one is opened here. */
   database?: { db: Db; kind: DatabaseKind };
+  /** Where the host and background work log; by default JSON lines on stdout at `logLevel`. */
+  logger?: Logger;
 };
 
-/** Builds the whole server: database (migrated), services, and the HTTP host. Does not listen. */
+/**
+ * Builds the whole server: database (migrated), services, and the HTTP host. Does not listen.
+ * A start-up step that fails closes what the steps before it opened, then rethrows.
+ */
 export async function createApp(config: AppConfig): Promise<App> {
-  const ownsDatabase = !config.database;
-  const { db, kind } = config.database ?? (await connectDatabase(config));
-  let wired: Awaited<ReturnType<typeof createServices>>;
+  const logger = config.logger ?? createLogger(config.logLevel);
+  const cleanup = new CleanupStack();
   try {
-    await migrateToLatest(db);
-    if (config.adminBootstrap) await ensureAdmin(db, config.adminBootstrap);
-    wired = await createServices(db, kind, config);
+    return await startApp(config, logger, cleanup);
   } catch (error) {
-    if (ownsDatabase) await db.destroy();
+    await cleanup.close().catch((closeError: unknown) => {
+      logger.error({ err: closeError }, 'closing after a failed start failed too');
+    });
     throw error;
   }
+}
+
+/**
+ * Every start-up step, each deferring the close of what it opened as soon as it is open: the
+ * failure of a later step and the normal shutdown then run the same path, newest first.
+ */
+async function startApp(config: AppConfig, logger: Logger, cleanup: CleanupStack): Promise<App> {
+  const ownsDatabase = !config.database;
+  const { db, kind } = config.database ?? (await connectDatabase(config, logger));
+  if (ownsDatabase) cleanup.defer(() => db.destroy());
+  await migrateToLatest(db);
+  if (config.adminBootstrap) await ensureAdmin(db, config.adminBootstrap);
+  const wired = await createServices(db, kind, config, logger);
+  // Deferred after the database, so closed before it: indexes are written back while it is
+  // open, and the next start loads them instead of rebuilding.
+  cleanup.defer(() => wired.close());
   const { services, authenticate } = wired;
+  // Typed as Fastify's logger so the instance keeps the FastifyInstance type the routes expect.
+  const hostLogger: FastifyBaseLogger = logger;
 
   const http = Fastify({
-    logger: {
-      level: config.logLevel,
-      // Request logs carry method, url and ids; never a body, and never an Authorization header.
-      redact: ['req.headers.authorization', 'req.headers.cookie'],
-    },
+    // Request logs carry method, url and ids; never a body, and never an Authorization header.
+    loggerInstance: hostLogger,
     bodyLimit: Math.max(config.bodyLimitBytes, documentBodyLimit(config.documentLimitBytes)),
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
@@ -72,6 +93,8 @@ export async function createApp(config: AppConfig): Promise<App> {
     forceCloseConnections: 'idle',
     return503OnClosing: true,
   });
+  // Closed first: stops accepting and answers what is in flight while the services still run.
+  cleanup.defer(() => http.close());
   http.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
@@ -86,17 +109,7 @@ export async function createApp(config: AppConfig): Promise<App> {
   await registerDocs(http, VERSION);
   await http.ready();
 
-  let closing: Promise<void> | null = null;
-  const close = () => {
-    closing ??= (async () => {
-      await http.close();
-      // Indexes are written back before the database closes: the next start then loads them
-      // instead of rebuilding.
-      await wired.close();
-      if (ownsDatabase) await db.destroy();
-    })();
-    return closing;
-  };
+  const close = () => cleanup.close();
   return {
     http,
     db,

@@ -3,6 +3,7 @@ import { emailSchema, passwordSchema, roleSchema } from '@personas/contracts';
 import { connectDatabase } from './db/connect';
 import { migrateToLatest } from './db/migrate';
 import { ConfigError, loadConfig } from './env';
+import { createLogger } from './logger';
 import { createUser, resetPassword } from './users/service';
 
 const USAGE = `personas — operator commands (same DATABASE_URL / DATA_DIR as the server)
@@ -55,7 +56,7 @@ async function run(argv: string[]): Promise<string> {
   const password = parse(passwordSchema, required(values.password, 'password'), 'password');
 
   const config = loadConfig();
-  const { db } = await connectDatabase(config);
+  const { db } = await connectDatabase(config, createLogger(config.logLevel));
   try {
     await migrateToLatest(db);
     if (command === 'create-user') {

@@ -8,6 +8,7 @@ import type { DatabaseKind, Db } from './db/connect';
 import type { Config } from './env';
 import type { Authenticate } from './http/context';
 import { KeyedMutex } from './lib/keyed-mutex';
+import type { Logger } from './logger';
 import { createPersonasService, findVisiblePersona } from './personas/service';
 import { createEmbedder, createLanguageModel } from './providers';
 import { openChunkIndexes } from './retrieval/chunk-indexes';
@@ -22,10 +23,10 @@ import { createUsersService } from './users/service';
 const DEFAULT_RAG_MODE = 'hybrid' as const;
 
 /** Every service behind the ports, wired to one database, one embedder and one language model. */
-export async function createServices(db: Db, kind: DatabaseKind, config: Config) {
+export async function createServices(db: Db, kind: DatabaseKind, config: Config, logger: Logger) {
   const embedder = createEmbedder(config);
   const llm = createLanguageModel(config);
-  const indexes = await openChunkIndexes(db, config.dataDir);
+  const indexes = await openChunkIndexes(db, config.dataDir, logger);
   const retrieve = createRetriever(db, embedder, indexes);
   const auth = createAuthService(db, createLoginThrottle(db, config.loginThrottle), config);
   // One lock per collection for everything that changes it: ingestion, and the deletion of the

@@ -5,6 +5,7 @@ import type { RagHit } from '@personas/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Embedder } from '../ingestion/embeddings/embedder';
 import { createHashingEmbedder } from '../ingestion/embeddings/hashing-embedder';
+import { createLogger } from '../logger';
 import { openChunkIndexes } from '../retrieval/chunk-indexes';
 import { createRetriever } from '../retrieval/retriever';
 import { type Actor, adminActor, createActor, TEST_ADMIN } from '../test-support/actors';
@@ -280,6 +281,7 @@ describe('ingestion and search', () => {
     const indexes = await openChunkIndexes(
       database.db,
       await mkdtemp(path.join(tmpdir(), 'personas-gated-')),
+      createLogger('warn'),
     );
     const service = createCollectionsService(database.db, {
       embedder: gated,

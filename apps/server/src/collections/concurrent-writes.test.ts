@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { migrateToLatest } from '../db/migrate';
 import { createHashingEmbedder } from '../ingestion/embeddings/hashing-embedder';
 import { KeyedMutex } from '../lib/keyed-mutex';
+import { createLogger } from '../logger';
 import { type ChunkIndexes, openChunkIndexes } from '../retrieval/chunk-indexes';
 import { createRetriever } from '../retrieval/retriever';
 import { openTestDatabase, type TestDatabase } from '../test-support/test-database';
@@ -112,6 +113,7 @@ beforeAll(async () => {
   realIndexes = await openChunkIndexes(
     database.db,
     await mkdtemp(path.join(tmpdir(), 'personas-concurrent-')),
+    createLogger('warn'),
   );
   admin = await insertUser('admin@example.com', 'admin');
 });

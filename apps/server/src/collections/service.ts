@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import {
   type AuthUser,
   BadRequestError,
@@ -54,8 +55,6 @@ function toCollectionDto(c: CollectionWithCounts): Collection {
     created_at: c.created_at.toISOString(),
   };
 }
-
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export function createCollectionsService(
   db: Db,

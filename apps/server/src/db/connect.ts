@@ -4,6 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../env';
+import type { Logger } from '../logger';
 import { lockDataDir } from './data-dir-lock';
 import { MacrotaskYieldPlugin } from './macrotask-yield-plugin';
 import type { Database } from './schema';
@@ -15,16 +16,36 @@ export type DatabaseKind = 'pglite' | 'postgres';
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10));
 
 /**
+ * A pool whose lost connections are logged instead of crashing the process. pg emits a
+ * connection's failure ("Connection terminated unexpectedly", a killed backend) as an `error`
+ * event: on the pool while the client is idle, on the client alone while it is checked out — and
+ * an `error` event nobody listens to throws. The query in flight fails by itself, and the pool
+ * discards the broken client when it is released, so the next query gets a fresh connection.
+ */
+export function createPostgresPool(connectionString: string, logger: Logger): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max: 10 });
+  pool.on('error', (err) => {
+    logger.warn({ err }, 'an idle database connection failed; the pool replaces it');
+  });
+  // Listening only while checked out: while idle, the pool's own listener reports it (above).
+  const onCheckedOutError = (err: Error) => {
+    logger.warn({ err }, 'a database connection failed while in use; the pool replaces it');
+  };
+  pool.on('acquire', (client) => client.on('error', onCheckedOutError));
+  pool.on('release', (_err, client) => client.off('error', onCheckedOutError));
+  return pool;
+}
+
+/**
  * Opens the configured database: a real Postgres when `databaseUrl` is set, otherwise the embedded
  * PGlite stored under `dataDir/pglite` (or in memory for `dataDir: null`, used by tests).
  */
 export async function connectDatabase(
   config: Pick<Config, 'databaseUrl'> & { dataDir: string | null },
+  logger: Logger,
 ): Promise<{ db: Db; kind: DatabaseKind }> {
   if (config.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
-    // An idle client that loses its server must not crash the process.
-    pool.on('error', () => {});
+    const pool = createPostgresPool(config.databaseUrl, logger);
     return {
       db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
       kind: 'postgres',
@@ -37,7 +58,13 @@ export async function connectDatabase(
     await mkdir(dataDir, { recursive: true });
     unlock = await lockDataDir(dataDir);
   }
-  const pglite = await PGlite.create(dataDir ? { dataDir } : {});
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create(dataDir ? { dataDir } : {});
+  } catch (error) {
+    await unlock();
+    throw error;
+  }
   // Kysely's PGlite adapter declares a single connection, so Kysely hands it to one holder at a
   // time: a transaction keeps it from BEGIN to COMMIT and concurrent work waits (see the
   // transactions test). `kysely-pglite` lacks this and interleaves transactions: don't use it.

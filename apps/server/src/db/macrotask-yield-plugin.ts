@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type {
   KyselyPlugin,
   PluginTransformQueryArgs,
@@ -19,7 +20,7 @@ export class MacrotaskYieldPlugin implements KyselyPlugin {
   }
 
   async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await yieldToEventLoop();
     return args.result;
   }
 }

@@ -1,7 +1,9 @@
 import path from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { collectionsRepository } from '../collections/repository';
 import type { Db } from '../db/connect';
 import { chunkEmbeddingText } from '../ingestion/chunker';
+import type { Logger } from '../logger';
 import { Bm25Index } from './lexical/bm25-index';
 import { chunkTexts, createPostgresChunkSource } from './postgres-chunk-source';
 import { type OpenReport, VectorIndexStore } from './vector/vector-index-store';
@@ -27,8 +29,6 @@ export interface ChunkIndexes {
 /** Chunks tokenized per slice (~15 ms) before yielding to other requests. */
 const LEXICAL_BATCH = 100;
 
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 /**
  * Opens the indexes of every collection: vector indexes from their files under
  * `dataDir/indexes` when they match Postgres (rebuilt otherwise), lexical indexes rebuilt from
@@ -37,10 +37,14 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 export async function openChunkIndexes(
   db: Db,
   dataDir: string,
+  logger: Logger,
 ): Promise<ChunkIndexes & { report: OpenReport; close(): Promise<void> }> {
   const vectors = new VectorIndexStore({
     directory: path.join(dataDir, 'indexes'),
     source: createPostgresChunkSource(db),
+    // Not data loss: an index behind Postgres is rebuilt at the next start.
+    onPersistError: (err, collectionId) =>
+      logger.error({ err, collectionId }, 'a vector index could not be saved; retried later'),
   });
   const report = await vectors.openAll();
   const lexicalIndexes = new Map<string, Bm25Index>();

@@ -3,12 +3,18 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { connectDatabase, type DatabaseKind, type Db } from '../db/connect';
 import type { Database } from '../db/schema';
+import { createLogger } from '../logger';
 
 export interface TestDatabase extends AsyncDisposable {
   db: Db;
   kind: DatabaseKind;
   /** A postgres:// URL for this database (null on PGlite), for tests that start a real process. */
   url: string | null;
+}
+
+/** The Postgres server tests may create databases on (`TEST_DATABASE_URL`), or null for none. */
+export function testDatabaseServerUrl(): string | null {
+  return process.env.TEST_DATABASE_URL || null;
 }
 
 /**
@@ -19,9 +25,11 @@ export interface TestDatabase extends AsyncDisposable {
 export async function openTestDatabase(
   opts: { kind?: 'configured' | 'pglite' } = {},
 ): Promise<TestDatabase> {
-  const serverUrl = opts.kind === 'pglite' ? undefined : process.env.TEST_DATABASE_URL;
+  const serverUrl = opts.kind === 'pglite' ? null : testDatabaseServerUrl();
+  // Connection failures in a test are worth seeing; nothing else logs at warn.
+  const logger = createLogger('warn');
   if (!serverUrl) {
-    const { db, kind } = await connectDatabase({ databaseUrl: null, dataDir: null });
+    const { db, kind } = await connectDatabase({ databaseUrl: null, dataDir: null }, logger);
     return { db, kind, url: null, [Symbol.asyncDispose]: () => db.destroy() };
   }
   const name = `personas_test_${process.pid}_${randomBytes(4).toString('hex')}`;
@@ -31,7 +39,10 @@ export async function openTestDatabase(
   await sql`create database ${sql.id(name)}`.execute(admin);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
-  const { db, kind } = await connectDatabase({ databaseUrl: url.toString(), dataDir: null });
+  const { db, kind } = await connectDatabase(
+    { databaseUrl: url.toString(), dataDir: null },
+    logger,
+  );
   return {
     db,
     kind,

@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { fmix32, fnv1a32, fnv1aCodePoint } from '../../lib/hash32';
 import type { Embedder, EmbedOptions } from './embedder';
 
@@ -44,7 +45,7 @@ export function createHashingEmbedder(): Embedder {
         opts?.signal?.throwIfAborted();
         vectors.push(hashingEmbedding(text, HASHING_EMBEDDER_DIMENSIONS));
         if (performance.now() - sliceStart > SLICE_MS) {
-          await new Promise<void>((resolve) => setImmediate(resolve));
+          await yieldToEventLoop();
           sliceStart = performance.now();
         }
       }

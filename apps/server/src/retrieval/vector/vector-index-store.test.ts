@@ -62,6 +62,8 @@ const WAIT = { timeout: 20_000, interval: 10 };
 let dir = '';
 let source: FakeChunkSource;
 const stores: VectorIndexStore[] = [];
+/** Background write failures of the stores `newStore` made: none is expected. */
+const backgroundErrors: unknown[] = [];
 
 function newStore(persistDelayMs: number | null = null): VectorIndexStore {
   const store = new VectorIndexStore({
@@ -69,6 +71,7 @@ function newStore(persistDelayMs: number | null = null): VectorIndexStore {
     source,
     persistDelayMs,
     rebuildBatchSize: 64,
+    onPersistError: (error) => backgroundErrors.push(error),
   });
   stores.push(store);
   return store;
@@ -88,6 +91,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   for (const store of stores.splice(0)) await store.close();
+  expect(backgroundErrors.splice(0)).toEqual([]);
   await rm(path.dirname(dir), { recursive: true, force: true });
 });
 

@@ -43,8 +43,12 @@ export interface VectorIndexStoreOptions {
    * an index behind Postgres is rebuilt at the next start.
    */
   persistDelayMs?: number | null;
-  /** Background writes have no caller to reject; they report here. Default: a process warning. */
-  onPersistError?: (error: unknown, collectionId: string) => void;
+  /**
+   * Background writes have no caller to reject; they report here (the server passes its logger).
+   * Reporting is all that is needed: the index stays marked unsaved, so its next change
+   * schedules another write and `close` writes it.
+   */
+  onPersistError: (error: unknown, collectionId: string) => void;
 }
 
 export interface OpenReport {
@@ -271,13 +275,7 @@ export class VectorIndexStore {
     if (delay === null || this.#timers.has(id) || this.#closed) return;
     const timer = setTimeout(() => {
       this.#timers.delete(id);
-      this.persist(id).catch((error: unknown) => {
-        const report =
-          this.#opts.onPersistError ??
-          ((e: unknown) =>
-            process.emitWarning(`Vector index ${id} could not be saved: ${(e as Error).message}`));
-        report(error, id);
-      });
+      this.persist(id).catch((error: unknown) => this.#opts.onPersistError(error, id));
     }, delay);
     // A pending write must not keep the process alive; close() writes what is left.
     timer.unref();

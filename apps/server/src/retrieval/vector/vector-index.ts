@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { HierarchicalNSW as Hnsw } from 'hnswlib-node';
 import { DimensionMismatchError, VectorIndexFileError } from './errors';
 import { LabelSetDigest } from './label-set-checksum';
@@ -56,8 +57,6 @@ export const DEFAULT_EF_CONSTRUCTION = 100;
 export const DEFAULT_EF = 64;
 const DEFAULT_CAPACITY = 1024;
 const MAX_LABEL = 0xffff_ffff;
-
-const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * The HNSW index of one collection: cosine space over L2-normalized vectors, so one graph

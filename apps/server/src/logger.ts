@@ -1,0 +1,21 @@
+import { type DestinationStream, type Logger, pino } from 'pino';
+import type { Config } from './env';
+
+export type { Logger };
+
+/**
+ * Paths no log line may carry, whoever logs them. Fastify's request serializer already leaves
+ * headers out; this keeps a token out of the logs even when a request object is logged whole.
+ */
+const REDACTED_PATHS = ['req.headers.authorization', 'req.headers.cookie'];
+
+/**
+ * The process's one logger: JSON lines on stdout (or `destination`, in tests). The HTTP host logs
+ * through it (each request on a child carrying its request id) and so does background work — index
+ * writes, database connections — which has no request to report to.
+ *
+ * @example const logger = createLogger(config.logLevel)
+ */
+export function createLogger(level: Config['logLevel'], destination?: DestinationStream): Logger {
+  return pino({ level, redact: REDACTED_PATHS }, destination);
+}
