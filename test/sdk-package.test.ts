@@ -206,7 +206,7 @@ const tsc = (project: string) =>
 // Nothing here depends on the database (its server runs on PGlite either way): CI runs the suite
 // once on PGlite and once with TEST_DATABASE_URL, and the second pass would only repeat this.
 describe.skipIf(skipped)('the packed SDK, installed outside the workspace', () => {
-  it('ships only the built files, and depends on @trpc/client alone', () => {
+  it('ships only the built files, and depends on @trpc/client and eventsource-parser alone', () => {
     expect(packed.files.map((f) => f.path).sort()).toEqual([
       'README.md',
       'index.d.ts',
@@ -214,7 +214,7 @@ describe.skipIf(skipped)('the packed SDK, installed outside the workspace', () =
       'index.js.map',
       'package.json',
     ]);
-    expect(Object.keys(packed.dependencies)).toEqual(['@trpc/client']);
+    expect(Object.keys(packed.dependencies).sort()).toEqual(['@trpc/client', 'eventsource-parser']);
   });
 
   it('installs without the private workspace packages', async () => {

@@ -8,6 +8,7 @@ import { documentBodyLimit, installBodyLimits } from './http/body-limits';
 import { registerChatStreamRoute } from './http/chat-stream-route';
 import { type Authenticate, createContextFactory } from './http/context';
 import { registerDocs } from './http/docs';
+import { errorBody } from './http/error-body';
 import { registerHealth } from './http/health';
 import { installHostErrorHandlers } from './http/host-errors';
 import { registerRestTransport } from './http/rest-transport';
@@ -88,7 +89,7 @@ async function startApp(config: AppConfig, logger: Logger, cleanup: CleanupStack
     // Errors Fastify raises before routing (a malformed URL, a bad header) in our error shape.
     frameworkErrors: (error, _request, rawReply) => {
       const reply = rawReply as FastifyReply;
-      void reply.code(400).send({ detail: `Bad request: ${error.message}`, code: 'BAD_REQUEST' });
+      void reply.code(400).send(errorBody('BAD_REQUEST', `Bad request: ${error.message}`));
     },
     forceCloseConnections: 'idle',
     return503OnClosing: true,

@@ -20,6 +20,9 @@ export {
   createCallerFactory,
   describeInputIssues,
   type InputIssue,
+  type PublicError,
+  publicErrorOf,
   publicProcedure,
   router,
+  toTRPCError,
 } from './trpc';

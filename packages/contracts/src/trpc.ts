@@ -1,4 +1,4 @@
-import { initTRPC, TRPCError } from '@trpc/server';
+import { getTRPCErrorFromUnknown, initTRPC, TRPCError } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import { ZodError } from 'zod';
 import type { AuthUser, Context } from './context';
@@ -30,19 +30,34 @@ export function describeInputIssues(issues: InputIssue[]): string {
   return `Invalid input: ${where}${first.message}${more}`;
 }
 
+/** What a client is told of a failed call: a message it can act on, and which fields were wrong. */
+export interface PublicError {
+  message: string;
+  issues?: InputIssue[];
+  retryAfterSeconds?: number;
+}
+
+/**
+ * Never a stack, SQL or path: an internal error keeps its details in the server log only. The
+ * error formatter answers with this, and so does a route that calls a procedure through the
+ * caller and reads its stream itself (the SSE chat route).
+ */
+export function publicErrorOf(error: TRPCError): PublicError {
+  const issues = error.cause instanceof ZodError ? toInputIssues(error.cause) : undefined;
+  const retryAfterSeconds =
+    error.cause instanceof RateLimitedError ? error.cause.retryAfterSeconds : undefined;
+  let message = error.message;
+  if (error.code === 'INTERNAL_SERVER_ERROR') message = 'Internal server error';
+  else if (issues) message = describeInputIssues(issues);
+  return { message, issues, retryAfterSeconds };
+}
+
 const t = initTRPC
   .context<Context>()
   .meta<OpenApiMeta>()
   .create({
-    // Clients get a message they can act on and never a stack, SQL or path: an internal error
-    // keeps its details in the server log only.
     errorFormatter({ shape, error }) {
-      const issues = error.cause instanceof ZodError ? toInputIssues(error.cause) : undefined;
-      const retryAfterSeconds =
-        error.cause instanceof RateLimitedError ? error.cause.retryAfterSeconds : undefined;
-      let message = shape.message;
-      if (error.code === 'INTERNAL_SERVER_ERROR') message = 'Internal server error';
-      else if (issues) message = describeInputIssues(issues);
+      const { message, issues, retryAfterSeconds } = publicErrorOf(error);
       return {
         message,
         code: shape.code,
@@ -57,13 +72,21 @@ const t = initTRPC
     },
   });
 
-/** Domain errors become the matching TRPCError here, and only here. */
+/**
+ * Domain errors become the matching TRPCError here, and only here: in the middleware below, and
+ * for errors a subscription's stream throws once it is being read (which no middleware sees).
+ * Anything else is an internal error.
+ */
+export function toTRPCError(thrown: unknown): TRPCError {
+  const error = getTRPCErrorFromUnknown(thrown);
+  const cause = error.cause;
+  if (!(cause instanceof DomainError)) return error;
+  return new TRPCError({ code: cause.code, message: cause.message, cause });
+}
+
 const translateDomainErrors = t.middleware(async ({ next }) => {
   const result = await next();
-  if (!result.ok && result.error.cause instanceof DomainError) {
-    const cause = result.error.cause;
-    throw new TRPCError({ code: cause.code, message: cause.message, cause });
-  }
+  if (!result.ok && result.error.cause instanceof DomainError) throw toTRPCError(result.error);
   return result;
 });
 

@@ -55,8 +55,24 @@ describe('readServerSentEvents', () => {
     ]);
   });
 
-  it('keeps the last id', async () => {
-    expect(await readAll('id: 7\ndata: x\n\n')).toEqual([{ event: 'message', data: 'x', id: '7' }]);
+  it('drops an event whose blank line never comes, however its last line ends', async () => {
+    for (const end of ['\n', '\r', '\r\n']) {
+      expect(await readAll(`data: 1\n\ndata: 2${end}`)).toEqual([{ event: 'message', data: '1' }]);
+    }
+  });
+
+  it('keeps the last id, on later events too, and ignores an id with a NUL', async () => {
+    expect(await readAll('id: 7\ndata: x\n\ndata: y\n\nid: 8\u0000\ndata: z\n\n')).toEqual([
+      { event: 'message', data: 'x', id: '7' },
+      { event: 'message', data: 'y', id: '7' },
+      { event: 'message', data: 'z', id: '7' },
+    ]);
+  });
+
+  it('skips a byte-order mark before the first field', async () => {
+    expect(await readAll('\uFEFFevent: meta\ndata: {}\n\n', 1)).toEqual([
+      { event: 'meta', data: '{}' },
+    ]);
   });
 
   it('cancels the body when the reader stops early', async () => {

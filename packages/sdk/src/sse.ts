@@ -1,3 +1,5 @@
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+
 /** One server-sent event: its `event:` name (`message` when absent) and its `data:` lines joined. */
 export interface SseMessage {
   event: string;
@@ -6,10 +8,12 @@ export interface SseMessage {
 }
 
 /**
- * Reads `text/event-stream` frames from a response body, as the HTML standard parses them: lines
- * end with LF, CRLF or CR; `data:` lines join with LF; one leading space after the colon is
- * dropped; `:` lines are comments; a blank line dispatches; an event without data is skipped.
- * Returning early (a `break` in `for await`) cancels the body, which closes the request.
+ * Reads `text/event-stream` frames from a response body. The parsing is eventsource-parser's
+ * (3.x: 4.x requires Node 22.12, and this package supports Node 20): lines end with LF, CRLF or
+ * CR; `data:` lines join with LF; `:` lines are comments; a blank line dispatches; an event
+ * without data is skipped, and one the body ends before dispatching is dropped. `id` is the last
+ * id the stream has sent, as the HTML standard's last event ID. Returning early (a `break` in
+ * `for await`) cancels the body, which closes the request.
  *
  * @example
  * for await (const message of readServerSentEvents(response.body)) console.log(message.event)
@@ -19,52 +23,40 @@ export async function* readServerSentEvents(
 ): AsyncGenerator<SseMessage, void, undefined> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
-  let buffer = '';
-  let event = '';
-  let data: string[] = [];
-  let id: string | undefined;
+  const parsed: SseMessage[] = [];
+  let lastId: string | undefined;
+  const parser = createParser({
+    onEvent(message: EventSourceMessage) {
+      if (message.id !== undefined) lastId = message.id;
+      const event = message.event ?? 'message';
+      parsed.push(
+        lastId === undefined
+          ? { event, data: message.data }
+          : { event, data: message.data, id: lastId },
+      );
+    },
+  });
+  let lastChar = '';
   let finished = false;
 
-  function* takeLines(final: boolean): Generator<SseMessage> {
-    for (;;) {
-      const end = buffer.search(/[\r\n]/);
-      if (end === -1) break;
-      // A CR at the very end of the buffer may be the first half of a CRLF still on its way.
-      if (buffer[end] === '\r' && end === buffer.length - 1 && !final) break;
-      const line = buffer.slice(0, end);
-      const skip = buffer[end] === '\r' && buffer[end + 1] === '\n' ? 2 : 1;
-      buffer = buffer.slice(end + skip);
-      if (line === '') {
-        if (data.length > 0) {
-          yield id === undefined
-            ? { event: event || 'message', data: data.join('\n') }
-            : { event: event || 'message', data: data.join('\n'), id };
-        }
-        event = '';
-        data = [];
-        continue;
-      }
-      if (line.startsWith(':')) continue;
-      const colon = line.indexOf(':');
-      const field = colon === -1 ? line : line.slice(0, colon);
-      let value = colon === -1 ? '' : line.slice(colon + 1);
-      if (value.startsWith(' ')) value = value.slice(1);
-      if (field === 'event') event = value;
-      else if (field === 'data') data.push(value);
-      else if (field === 'id' && !value.includes('\0')) id = value;
-    }
+  function feed(text: string) {
+    if (!text) return;
+    parser.feed(text);
+    lastChar = text.at(-1) ?? '';
   }
 
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      buffer += decoder.decode(value, { stream: true });
-      yield* takeLines(false);
+      feed(decoder.decode(value, { stream: true }));
+      yield* parsed.splice(0);
     }
-    buffer += decoder.decode();
-    // An event not followed by a blank line is incomplete and, as the standard says, dropped.
-    yield* takeLines(true);
+    feed(decoder.decode());
+    // The parser holds back a CR that ends its input, in case an LF follows; at the end of the
+    // body it is a line end, and making it a CRLF lets the parser see it as one.
+    if (lastChar === '\r') parser.feed('\n');
+    yield* parsed.splice(0);
     finished = true;
   } finally {
     if (!finished) await reader.cancel().catch(() => {});

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { errorBody } from './error-body';
 
 /** Document uploads carry up to the document limit; everything else the general body limit. */
 const DOCUMENT_UPLOAD =
@@ -26,10 +27,8 @@ export function installBodyLimits(
         ? documentLimit
         : limits.bodyLimitBytes;
     if (declared > limit) {
-      return reply.code(413).send({
-        detail: `Request body is ${declared} bytes; this route accepts at most ${limit}`,
-        code: 'PAYLOAD_TOO_LARGE',
-      });
+      const detail = `Request body is ${declared} bytes; this route accepts at most ${limit}`;
+      return reply.code(413).send(errorBody('PAYLOAD_TOO_LARGE', detail));
     }
   });
 }

@@ -1,33 +1,33 @@
 import {
+  appRouter,
   type ChatStreamEvent,
-  chatInputSchema,
-  DomainError,
-  describeInputIssues,
-  findNulCharacter,
-  nulCharacterMessage,
-  RateLimitedError,
+  createCallerFactory,
+  type RouterInputs,
+  toTRPCError,
 } from '@personas/contracts';
-import { TRPCError } from '@trpc/server';
+import type { TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from 'fastify';
 import type { createContextFactory } from './context';
-import type { ErrorBody } from './error-body';
+import { errorBodyFromTrpcError } from './error-body';
+import { retryAfterHeaders } from './rate-limit-headers';
 
-function toErrorBody(error: unknown): { status: number; body: ErrorBody } {
-  if (error instanceof DomainError) {
-    // The same code → status table as every other route (tRPC's own).
-    const status = getHTTPStatusCodeFromError(new TRPCError({ code: error.code }));
-    return { status, body: { detail: error.message, code: error.code } };
-  }
-  return { status: 500, body: { detail: 'Internal server error', code: 'INTERNAL_SERVER_ERROR' } };
-}
+const createCaller = createCallerFactory(appRouter);
 
 function sseFrame(event: string, data: unknown): string {
   return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
+function logIfInternal(log: FastifyBaseLogger, error: TRPCError): void {
+  if (error.code === 'INTERNAL_SERVER_ERROR') {
+    log.error({ err: error.cause ?? error, procedure: 'chat.stream' }, 'chat stream failed');
+  }
+}
+
 /**
- * `POST /api/personas/{persona_id}/chat/stream`: the chat as server-sent events — `meta`, then
+ * `POST /api/personas/{persona_id}/chat/stream`: the `chat.stream` procedure, called through
+ * tRPC's caller so that authentication, NUL rejection, input parsing and error mapping are the
+ * ones every other route gets, and its events written as server-sent events — `meta`, then
  * `token`…, then `done` or `error`. Failures before the first event (validation, 404, 429) answer
  * as ordinary JSON errors with their status; later ones arrive as an `error` event. A client that
  * disconnects aborts the model call, and nothing of that exchange is stored.
@@ -39,51 +39,34 @@ export function registerChatStreamRoute(
   app.post<{ Params: { persona_id: string } }>(
     '/api/personas/:persona_id/chat/stream',
     async (request, reply) => {
-      const sendError = (error: unknown) => {
-        const { status, body } = toErrorBody(error);
-        if (status === 500) request.log.error({ err: error }, 'chat stream failed');
-        if (error instanceof RateLimitedError)
-          void reply.header('retry-after', String(error.retryAfterSeconds));
-        return reply.code(status).send(body);
-      };
-      const ctx = await createContext({ req: request.raw });
-      if (!ctx.user) {
-        return reply.code(401).send({
-          detail: 'Authentication required: send a valid Bearer token',
-          code: 'UNAUTHORIZED',
-        });
-      }
-      const nulAt = findNulCharacter(request.body);
-      if (nulAt !== null) {
-        return reply.code(400).send({ detail: nulCharacterMessage(nulAt), code: 'BAD_REQUEST' });
-      }
-      const parsed = chatInputSchema.safeParse({
-        ...(typeof request.body === 'object' ? request.body : {}),
-        persona_id: request.params.persona_id,
-      });
-      if (!parsed.success) {
-        const issues = parsed.error.issues.map((i) => ({
-          path: i.path.map(String).join('.'),
-          message: i.message,
-          code: i.code,
-        }));
-        return reply
-          .code(400)
-          .send({ detail: describeInputIssues(issues), code: 'BAD_REQUEST', issues });
-      }
-
       const abort = new AbortController();
       reply.raw.on('close', () => {
         if (!reply.raw.writableFinished) abort.abort(new Error('client disconnected'));
       });
-      const events = ctx.services.chat
-        .stream(ctx.user, parsed.data, abort.signal)
-        [Symbol.asyncIterator]();
+      // The caller hands the signal to the procedure (and so to the service) as `signal`.
+      const caller = createCaller(() => createContext({ req: request.raw }), {
+        signal: abort.signal,
+      });
+      // The path names the persona, as the REST adapter merges path keys into the input; the
+      // procedure's own parser validates the whole of it.
+      const input = {
+        ...(typeof request.body === 'object' ? request.body : {}),
+        persona_id: request.params.persona_id,
+      } as RouterInputs['chat']['stream'];
+
+      let events: AsyncIterator<ChatStreamEvent>;
       let first: IteratorResult<ChatStreamEvent>;
       try {
+        events = (await caller.chat.stream(input))[Symbol.asyncIterator]();
+        // The service refuses (404, 429, a failed embedding) before its first event.
         first = await events.next();
-      } catch (error) {
-        return sendError(error);
+      } catch (thrown) {
+        const error = toTRPCError(thrown);
+        logIfInternal(request.log, error);
+        return reply
+          .code(getHTTPStatusCodeFromError(error))
+          .headers(retryAfterHeaders([error]))
+          .send(errorBodyFromTrpcError(error));
       }
       streamEvents(reply, first, events, abort.signal).catch((error: unknown) =>
         request.log.error({ err: error }, 'chat stream failed'),
@@ -114,11 +97,11 @@ async function streamEvents(
       res.write(sseFrame(type, data));
       next = await events.next();
     }
-  } catch (error) {
+  } catch (thrown) {
     if (!signal.aborted) {
-      const { status, body } = toErrorBody(error);
-      if (status === 500) reply.request.log.error({ err: error }, 'chat stream failed');
-      res.write(sseFrame('error', body));
+      const error = toTRPCError(thrown);
+      logIfInternal(reply.request.log, error);
+      res.write(sseFrame('error', errorBodyFromTrpcError(error)));
     }
   } finally {
     res.end();

@@ -1,4 +1,5 @@
-import { describeInputIssues, type InputIssue } from '@personas/contracts';
+import { describeInputIssues, type InputIssue, publicErrorOf } from '@personas/contracts';
+import type { TRPCError } from '@trpc/server';
 
 /** The one error body every REST route and the host itself answer with. */
 export interface ErrorBody {
@@ -8,11 +9,27 @@ export interface ErrorBody {
 }
 
 /**
+ * Builds an error body; the only place one is written, so the shape changes in one place. The
+ * issues are left out when there are none.
+ *
+ * @example reply.code(404).send(errorBody('NOT_FOUND', 'Persona not found'))
+ */
+export function errorBody(code: string, detail: string, issues?: InputIssue[]): ErrorBody {
+  return issues?.length ? { detail, code, issues } : { detail, code };
+}
+
+/** A TRPCError as the client sees it: the error formatter's message and issues, never a stack. */
+export function errorBodyFromTrpcError(error: TRPCError): ErrorBody {
+  const { message, issues } = publicErrorOf(error);
+  return errorBody(error.code, message, issues);
+}
+
+/**
  * trpc-to-openapi sends `{message, code, data, issues}` (the issues as raw zod issues, which echo
  * the rejected input). Rewrite that into our `{detail, code, issues?}` with the issues as the
  * error formatter already summarised them.
  */
-export function toErrorBody(adapterBody: unknown): ErrorBody {
+export function errorBodyFromAdapter(adapterBody: unknown): ErrorBody {
   const body = (adapterBody ?? {}) as {
     detail?: unknown;
     message?: unknown;
@@ -21,12 +38,12 @@ export function toErrorBody(adapterBody: unknown): ErrorBody {
   };
   // Errors raised by the host itself (malformed JSON, body too large) are already in our shape.
   if (typeof body.detail === 'string' && typeof body.code === 'string') {
-    return { detail: body.detail, code: body.code };
+    return errorBody(body.code, body.detail);
   }
   const issues = body.data?.issues;
   const code = typeof body.code === 'string' ? body.code : 'INTERNAL_SERVER_ERROR';
   let detail = typeof body.message === 'string' ? body.message : 'Internal server error';
   if (issues?.length) detail = describeInputIssues(issues);
   if (code === 'INTERNAL_SERVER_ERROR') detail = 'Internal server error';
-  return issues?.length ? { detail, code, issues } : { detail, code };
+  return errorBody(code, detail, issues);
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Db } from '../db/connect';
 import { pingDatabase } from '../db/ping';
 import type { OpenReport } from '../retrieval/vector/vector-index-store';
+import { errorBody } from './error-body';
 
 /**
  * `/healthz`: the process answers. `/readyz`: the database answers too, and the vector indexes
@@ -18,9 +19,7 @@ export function registerHealth(app: FastifyInstance, db: Db, indexes: OpenReport
       };
     } catch (err) {
       request.log.warn({ err }, 'database not reachable');
-      return reply
-        .code(503)
-        .send({ detail: 'Database is not reachable', code: 'SERVICE_UNAVAILABLE' });
+      return reply.code(503).send(errorBody('SERVICE_UNAVAILABLE', 'Database is not reachable'));
     }
   });
 }

@@ -2,7 +2,7 @@ import { type AppRouter, appRouter } from '@personas/contracts';
 import type { FastifyInstance } from 'fastify';
 import { type CreateOpenApiFastifyPluginOptions, fastifyTRPCOpenApiPlugin } from 'trpc-to-openapi';
 import type { createContextFactory } from './context';
-import { toErrorBody } from './error-body';
+import { errorBodyFromAdapter } from './error-body';
 import { retryAfterHeaders } from './rate-limit-headers';
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -24,7 +24,7 @@ export async function registerRestTransport(
     api.addHook('onSend', async (_request, reply, payload) => {
       if (reply.statusCode < 400 || typeof payload !== 'string') return payload;
       try {
-        return JSON.stringify(toErrorBody(JSON.parse(payload)));
+        return JSON.stringify(errorBodyFromAdapter(JSON.parse(payload)));
       } catch {
         return payload;
       }

@@ -26,8 +26,8 @@ export class VectorIndexFileError extends Error {
   constructor(
     readonly problem: VectorIndexFileProblem,
     readonly filePath: string,
-    detail: string,
+    reason: string,
   ) {
-    super(`Vector index ${filePath} is ${problem}: ${detail}`);
+    super(`Vector index ${filePath} is ${problem}: ${reason}`);
   }
 }
