@@ -1,6 +1,6 @@
-import type { ChatResponse, MessageHistory, RagHit } from '@personas/contracts';
+import type { ChatResponse, MessageHistory, RagHit, Services } from '@personas/contracts';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Actor, adminActor, createActor, TEST_ADMIN } from '../test-support/actors';
 import {
   type FakeOpenAiServer,
@@ -11,6 +11,7 @@ import {
 } from '../test-support/fake-openai-server';
 import { type RestCall, restClient } from '../test-support/rest-client';
 import { startTestApp, type TestApp } from '../test-support/test-app';
+import { LanguageModelTimeoutError } from './llm/language-model-errors';
 
 const ENV = { ADMIN_EMAIL: TEST_ADMIN.email, ADMIN_PASSWORD: TEST_ADMIN.password };
 const DOCUMENT =
@@ -42,6 +43,27 @@ async function messageCount() {
     .select(sql<number>`count(*)::int`.as('n'))
     .executeTakeFirstOrThrow();
   return row.n;
+}
+
+/**
+ * Resolves once the next stream `chat` starts has ended, with what it threw (undefined when it
+ * returned): the moment after which that exchange can store nothing more.
+ */
+function nextStreamEnd(chat: Services['chat']): Promise<unknown> {
+  const stream = chat.stream.bind(chat);
+  return new Promise((resolve) => {
+    vi.spyOn(chat, 'stream').mockImplementationOnce(async function* (...args) {
+      let thrown: unknown;
+      try {
+        yield* stream(...args);
+      } catch (error) {
+        thrown = error;
+        throw error;
+      } finally {
+        resolve(thrown);
+      }
+    });
+  });
 }
 
 /** Parses a server-sent-events body into its events. */
@@ -368,7 +390,7 @@ describe('the huggingface provider through the chat route', () => {
   let hfApi: RestCall;
   let hfBuilder: Actor;
   let hfPersona: string;
-  let mode: 'ok' | 'fail' | 'hang' | 'stream-slow' = 'ok';
+  let mode: 'ok' | 'fail' | 'hang' | 'stall' = 'ok';
 
   beforeAll(async () => {
     fake = await startFakeOpenAiServer(async (req, res) => {
@@ -378,7 +400,9 @@ describe('the huggingface provider through the chat route', () => {
         startEventStream(res);
         for (const piece of ['Grounded ', 'streamed ', 'answer.']) {
           await sendEvent(res, { choices: [{ index: 0, delta: { content: piece } }] });
-          if (mode === 'stream-slow') await new Promise((r) => setTimeout(r, 200));
+          // A model that stops after its first token until the server hangs up on it: the answer
+          // cannot complete before the client walks away, however slow the machine is.
+          if (mode === 'stall') return req.closed;
         }
         await sendEvent(res, '[DONE]');
         res.end();
@@ -530,8 +554,9 @@ describe('the huggingface provider through the chat route', () => {
     });
     expect(fake.requests.at(-1)?.body.stream).toBe(true);
 
-    mode = 'stream-slow';
+    mode = 'stall';
     const before = await hfMessages();
+    const streamEnd = nextStreamEnd(hf.app.services.chat);
     const abort = new AbortController();
     const partial = await fetch(`${url}/api/personas/${hfPersona}/chat/stream`, {
       method: 'POST',
@@ -547,9 +572,12 @@ describe('the huggingface provider through the chat route', () => {
       seen += new TextDecoder().decode(value);
     }
     abort.abort();
-    // Wait for the upstream request to be closed: the server gave up on the model.
-    await fake.requests.at(-1)!.closed;
-    await new Promise((r) => setTimeout(r, 800));
+    // The server hangs up on the model, and the chat service's stream ends: after that nothing
+    // of this exchange can be stored any more.
+    const bound = { timeout: 15_000 };
+    await vi.waitFor(() => fake.requests.at(-1)!.closed, bound);
+    const ended = await vi.waitFor(() => streamEnd, bound);
+    expect(ended).not.toBeInstanceOf(LanguageModelTimeoutError);
     expect(await hfMessages()).toBe(before);
   });
 });

@@ -1,3 +1,4 @@
+import { EventEmitter, once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -17,8 +18,11 @@ type Reply =
   | { kind: 'status'; status: number; body: string; contentType: string }
   | { kind: 'hang' };
 
-/** A fake text-embeddings-inference server: vector i of a batch is [len(text), i + 1, 1, 1, …]. */
-class FakeEmbeddingServer {
+/**
+ * A fake text-embeddings-inference server: vector i of a batch is [len(text), i + 1, 1, 1, …].
+ * Emits `request` as each one arrives.
+ */
+class FakeEmbeddingServer extends EventEmitter<{ request: [Received] }> {
   readonly requests: Received[] = [];
   reply: Reply = { kind: 'vectors', dims: 4 };
   private server: Server | null = null;
@@ -31,7 +35,9 @@ class FakeEmbeddingServer {
       });
       req.on('end', () => {
         const body = JSON.parse(raw) as { inputs: string[] };
-        this.requests.push({ method: req.method!, path: req.url!, headers: req.headers, body });
+        const received = { method: req.method!, path: req.url!, headers: req.headers, body };
+        this.requests.push(received);
+        this.emit('request', received);
         const reply = this.reply;
         if (reply.kind === 'hang') return;
         if (reply.kind === 'status') {
@@ -218,8 +224,10 @@ describe('createHuggingFaceEmbedder against a local feature-extraction server', 
     fake.reply = { kind: 'hang' };
     const embedder = createHuggingFaceEmbedder({ model: 'm', endpointUrl: base });
     const controller = new AbortController();
+    const arrived = once(fake, 'request', { signal: AbortSignal.timeout(10_000) });
     const pending = catchError(embedder.embed(['x'], { signal: controller.signal }));
-    while (fake.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
+    // Abort only once the request is at the server, so it is the in-flight call that is cut.
+    await arrived;
     controller.abort(new Error('client disconnected'));
     const error = await pending;
     expect(error).toBeInstanceOf(Error);
