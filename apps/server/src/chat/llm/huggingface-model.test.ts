@@ -166,6 +166,8 @@ describe('createHuggingFaceModel against an OpenAI-compatible server', () => {
 
       expect(error.message).toBe('The language model failed: upstream answered HTTP 500');
       expect(error.message).not.toContain('secret');
+      // The upstream failure itself stays on `cause`, for the server's own log.
+      expect(error.cause).toBeInstanceOf(Error);
     });
 
     it('does not retry a 503', async () => {
