@@ -12,6 +12,7 @@ import {
   type RouterOutputs,
 } from '@personas/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rejectionOf } from '../apps/server/src/test-support/rejection';
 import { type ServerDatabase, serverDatabase } from './support/database';
 import {
   ADMIN,
@@ -88,13 +89,9 @@ async function collect<T>(events: AsyncIterable<T>): Promise<T[]> {
 }
 
 async function caught(promise: Promise<unknown>): Promise<PersonasError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof PersonasError) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
+  const error = await rejectionOf(promise);
+  if (error instanceof PersonasError) return error;
+  throw error;
 }
 
 const sdkError = async (call: Promise<unknown>): Promise<ErrorView> => {

@@ -3,11 +3,14 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Actor, adminActor, createActor, TEST_ADMIN } from '../test-support/actors';
 import {
+  chatDelta,
   type FakeOpenAiServer,
+  sendChatCompletion,
   sendEvent,
   sendJson,
   startEventStream,
   startFakeOpenAiServer,
+  streamChatCompletion,
 } from '../test-support/fake-openai-server';
 import { type RestCall, restClient } from '../test-support/rest-client';
 import { startTestApp, type TestApp } from '../test-support/test-app';
@@ -396,28 +399,15 @@ describe('the huggingface provider through the chat route', () => {
     fake = await startFakeOpenAiServer(async (req, res) => {
       if (mode === 'fail') return sendJson(res, 500, { error: 'model exploded' });
       if (mode === 'hang') return;
-      if (req.body.stream) {
+      if (req.body.stream && mode === 'stall') {
+        // A model that stops after its first token until the server hangs up on it: the answer
+        // cannot complete before the client walks away, however slow the machine is.
         startEventStream(res);
-        for (const piece of ['Grounded ', 'streamed ', 'answer.']) {
-          await sendEvent(res, { choices: [{ index: 0, delta: { content: piece } }] });
-          // A model that stops after its first token until the server hangs up on it: the answer
-          // cannot complete before the client walks away, however slow the machine is.
-          if (mode === 'stall') return req.closed;
-        }
-        await sendEvent(res, '[DONE]');
-        res.end();
-        return;
+        await sendEvent(res, chatDelta('Grounded '));
+        return req.closed;
       }
-      sendJson(res, 200, {
-        choices: [
-          {
-            index: 0,
-            message: { role: 'assistant', content: 'Grounded answer.' },
-            finish_reason: 'stop',
-          },
-        ],
-        usage: { prompt_tokens: 42, completion_tokens: 3 },
-      });
+      if (req.body.stream) return streamChatCompletion(res, ['Grounded ', 'streamed ', 'answer.']);
+      sendChatCompletion(res, 'Grounded answer.', { prompt_tokens: 42, completion_tokens: 3 });
     });
     hf = await startTestApp({
       ...ENV,

@@ -3,6 +3,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DimensionMismatchError } from '../../retrieval/vector/errors';
+import { rejectionOf } from '../../test-support/rejection';
 import { EmbeddingTimeoutError, EmbeddingUpstreamError } from './errors';
 import { createHuggingFaceEmbedder } from './huggingface-embedder';
 
@@ -69,13 +70,6 @@ class FakeEmbeddingServer extends EventEmitter<{ request: [Received] }> {
 }
 
 const norm = (v: number[]) => Math.hypot(...v);
-const catchError = async (promise: Promise<unknown>): Promise<unknown> =>
-  promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (error: unknown) => error,
-  );
 
 describe('createHuggingFaceEmbedder against a local feature-extraction server', () => {
   const fake = new FakeEmbeddingServer();
@@ -176,7 +170,7 @@ describe('createHuggingFaceEmbedder against a local feature-extraction server', 
       contentType: 'application/json',
     };
     const embedder = createHuggingFaceEmbedder({ model: 'my-model', endpointUrl: base });
-    const error = await catchError(embedder.embed(['x']));
+    const error = await rejectionOf(embedder.embed(['x']));
     expect(error).toBeInstanceOf(EmbeddingUpstreamError);
     expect((error as EmbeddingUpstreamError).code).toBe('BAD_GATEWAY');
     expect((error as Error).message).toMatch(/my-model.*HTTP 500.*CUDA out of memory/);
@@ -185,7 +179,7 @@ describe('createHuggingFaceEmbedder against a local feature-extraction server', 
   it('does not retry a 503 (the client would otherwise retry forever)', async () => {
     fake.reply = { kind: 'status', status: 503, body: 'loading', contentType: 'text/plain' };
     const embedder = createHuggingFaceEmbedder({ model: 'm', endpointUrl: base });
-    const error = await catchError(embedder.embed(['x']));
+    const error = await rejectionOf(embedder.embed(['x']));
     expect((error as EmbeddingUpstreamError).code).toBe('BAD_GATEWAY');
     expect(fake.requests).toHaveLength(1);
   });
@@ -201,7 +195,7 @@ describe('createHuggingFaceEmbedder against a local feature-extraction server', 
     ];
     for (const reply of replies) {
       fake.reply = reply;
-      const error = await catchError(embedder.embed(['a', 'b', 'c']));
+      const error = await rejectionOf(embedder.embed(['a', 'b', 'c']));
       expect(error, JSON.stringify(reply)).toBeInstanceOf(EmbeddingUpstreamError);
       expect((error as EmbeddingUpstreamError).code).toBe('BAD_GATEWAY');
     }
@@ -214,7 +208,7 @@ describe('createHuggingFaceEmbedder against a local feature-extraction server', 
       endpointUrl: base,
       timeoutMs: 150,
     });
-    const error = await catchError(embedder.embed(['x']));
+    const error = await rejectionOf(embedder.embed(['x']));
     expect(error).toBeInstanceOf(EmbeddingTimeoutError);
     expect((error as EmbeddingTimeoutError).code).toBe('GATEWAY_TIMEOUT');
     expect((error as Error).message).toContain('slow-model');
@@ -225,7 +219,7 @@ describe('createHuggingFaceEmbedder against a local feature-extraction server', 
     const embedder = createHuggingFaceEmbedder({ model: 'm', endpointUrl: base });
     const controller = new AbortController();
     const arrived = once(fake, 'request', { signal: AbortSignal.timeout(10_000) });
-    const pending = catchError(embedder.embed(['x'], { signal: controller.signal }));
+    const pending = rejectionOf(embedder.embed(['x'], { signal: controller.signal }));
     // Abort only once the request is at the server, so it is the in-flight call that is cut.
     await arrived;
     controller.abort(new Error('client disconnected'));
@@ -237,7 +231,7 @@ describe('createHuggingFaceEmbedder against a local feature-extraction server', 
   it('refuses vectors of the wrong size with BAD_REQUEST', async () => {
     fake.reply = { kind: 'vectors', dims: 4 };
     const configured = createHuggingFaceEmbedder({ model: 'm', endpointUrl: base, dimensions: 8 });
-    const error = await catchError(configured.embed(['x']));
+    const error = await rejectionOf(configured.embed(['x']));
     expect(error).toBeInstanceOf(DimensionMismatchError);
     expect((error as DimensionMismatchError).code).toBe('BAD_REQUEST');
     expect((error as Error).message).toContain('expected 8 dimensions, got 4');
@@ -245,7 +239,7 @@ describe('createHuggingFaceEmbedder against a local feature-extraction server', 
     const learned = createHuggingFaceEmbedder({ model: 'm', endpointUrl: base });
     await learned.embed(['x']);
     fake.reply = { kind: 'vectors', dims: 5 };
-    const drift = await catchError(learned.embed(['y']));
+    const drift = await rejectionOf(learned.embed(['y']));
     expect((drift as DimensionMismatchError).code).toBe('BAD_REQUEST');
   });
 
@@ -254,7 +248,7 @@ describe('createHuggingFaceEmbedder against a local feature-extraction server', 
     const url = await closed.start();
     await closed.stop();
     const embedder = createHuggingFaceEmbedder({ model: 'm', endpointUrl: url });
-    const error = await catchError(embedder.embed(['x']));
+    const error = await rejectionOf(embedder.embed(['x']));
     expect(error).toBeInstanceOf(EmbeddingUpstreamError);
     expect((error as Error).message).toMatch(/could not be reached/);
   });
