@@ -43,11 +43,12 @@ async function addDocument(collection: string, body: Record<string, unknown>, to
   return res.body;
 }
 
+function postSearch(collection: string, body: Record<string, unknown>, token: string) {
+  return api<{ hits: RagHit[] }>('POST', `/collections/${collection}/search`, { token, body });
+}
+
 async function search(collection: string, body: Record<string, unknown>, token = owner.token) {
-  const res = await api<{ hits: RagHit[] }>('POST', `/collections/${collection}/search`, {
-    token,
-    body,
-  });
+  const res = await postSearch(collection, body, token);
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   return res.body.hits;
 }
@@ -109,14 +110,7 @@ describe('collections', () => {
     expect((await api('GET', '/collections/harbour', { token: otherBuilder.token })).status).toBe(
       404,
     );
-    expect(
-      (
-        await api('POST', '/collections/harbour/search', {
-          token: otherBuilder.token,
-          body: { query: 'x' },
-        })
-      ).status,
-    ).toBe(404);
+    expect((await postSearch('harbour', { query: 'x' }, otherBuilder.token)).status).toBe(404);
     expect(
       (await api('GET', '/collections/harbour/documents', { token: otherBuilder.token })).status,
     ).toBe(404);
@@ -320,14 +314,7 @@ describe('ingestion and search', () => {
     });
     expect(add.status).toBe(400);
     expect(add.body).toMatchObject({ detail: expect.stringMatching(/768 dimensions/) });
-    expect(
-      (
-        await api('POST', '/collections/foreign/search', {
-          token: owner.token,
-          body: { query: 'hello' },
-        })
-      ).status,
-    ).toBe(400);
+    expect((await postSearch('foreign', { query: 'hello' }, owner.token)).status).toBe(400);
   });
 });
 
