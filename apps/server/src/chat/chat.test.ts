@@ -1,14 +1,11 @@
 import type { ChatResponse, MessageHistory, RagHit, Services } from '@personas/contracts';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type Actor, adminActor, createActor, TEST_ADMIN } from '../test-support/actors';
+import { type Actor, adminActor, createActor, TEST_ADMIN_ENV } from '../test-support/actors';
 import {
-  chatDelta,
   type FakeOpenAiServer,
   sendChatCompletion,
-  sendEvent,
   sendJson,
-  startEventStream,
   startFakeOpenAiServer,
   streamChatCompletion,
 } from '../test-support/fake-openai-server';
@@ -16,7 +13,6 @@ import { type RestCall, restClient } from '../test-support/rest-client';
 import { startTestApp, type TestApp } from '../test-support/test-app';
 import { LanguageModelTimeoutError } from './llm/language-model-errors';
 
-const ENV = { ADMIN_EMAIL: TEST_ADMIN.email, ADMIN_PASSWORD: TEST_ADMIN.password };
 const DOCUMENT =
   '# Marketing playbook\n\nOur marketing strategies focus on analyzing target demographics, refining brand messaging, and suggesting campaign strategies for each quarter.';
 const SEED_QUESTION = 'How can you help me with marketing strategies?';
@@ -101,7 +97,7 @@ async function setupWorld(app: TestApp) {
 }
 
 beforeAll(async () => {
-  t = await startTestApp({ ...ENV, CHAT_RATE_LIMIT_PER_MINUTE: '100' });
+  t = await startTestApp({ ...TEST_ADMIN_ENV, CHAT_RATE_LIMIT_PER_MINUTE: '100' });
   api = restClient(t.app.http);
   ({ adm: admin, b: builder } = await setupWorld(t));
   alice = await createActor(t, admin.token, 'user', 'alice');
@@ -367,7 +363,10 @@ describe('streaming', () => {
 
 describe('rate limit', () => {
   it('refuses chats past the per-user limit with 429 and Retry-After', async () => {
-    await using limited = await startTestApp({ ...ENV, CHAT_RATE_LIMIT_PER_MINUTE: '2' });
+    await using limited = await startTestApp({
+      ...TEST_ADMIN_ENV,
+      CHAT_RATE_LIMIT_PER_MINUTE: '2',
+    });
     const a = restClient(limited.app.http);
     const adm = await adminActor(limited);
     const p = await a<{ persona_id: string }>('POST', '/personas/build', {
@@ -402,15 +401,14 @@ describe('the huggingface provider through the chat route', () => {
       if (req.body.stream && mode === 'stall') {
         // A model that stops after its first token until the server hangs up on it: the answer
         // cannot complete before the client walks away, however slow the machine is.
-        startEventStream(res);
-        await sendEvent(res, chatDelta('Grounded '));
+        await streamChatCompletion(res, ['Grounded '], { leaveOpen: true });
         return req.closed;
       }
       if (req.body.stream) return streamChatCompletion(res, ['Grounded ', 'streamed ', 'answer.']);
       sendChatCompletion(res, 'Grounded answer.', { prompt_tokens: 42, completion_tokens: 3 });
     });
     hf = await startTestApp({
-      ...ENV,
+      ...TEST_ADMIN_ENV,
       LLM_PROVIDER: 'huggingface',
       HF_ENDPOINT_URL: fake.url,
       HF_TOKEN: 'test-token',

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Actor, adminActor, createActor, TEST_ADMIN } from '../test-support/actors';
+import { type Actor, adminActor, createActor, TEST_ADMIN_ENV } from '../test-support/actors';
 import { type RestCall, restClient } from '../test-support/rest-client';
 import { startTestApp, type TestApp } from '../test-support/test-app';
 
@@ -11,7 +11,7 @@ let otherBuilder: Actor;
 let user: Actor;
 
 beforeAll(async () => {
-  t = await startTestApp({ ADMIN_EMAIL: TEST_ADMIN.email, ADMIN_PASSWORD: TEST_ADMIN.password });
+  t = await startTestApp(TEST_ADMIN_ENV);
   api = restClient(t.app.http);
   admin = await adminActor(t);
   builder = await createActor(t, admin.token, 'builder');

@@ -104,15 +104,19 @@ export function sendChatCompletion(res: ServerResponse, content: string, usage?:
   });
 }
 
-/** Streams `parts` as chat-completion chunks, then `usage` (when given) and `[DONE]`. */
+/**
+ * Streams `parts` as chat-completion chunks, then `usage` (when given) and `[DONE]` — or, with
+ * `leaveOpen`, nothing more: the stream stays open, as a model that stalls mid-answer leaves it.
+ */
 export async function streamChatCompletion(
   res: ServerResponse,
   parts: string[],
-  usage?: object,
+  opts: { usage?: object; leaveOpen?: boolean } = {},
 ): Promise<void> {
   startEventStream(res);
   for (const part of parts) await sendEvent(res, chatDelta(part));
-  if (usage) await sendEvent(res, { choices: [], usage });
+  if (opts.leaveOpen) return;
+  if (opts.usage) await sendEvent(res, { choices: [], usage: opts.usage });
   await sendEvent(res, '[DONE]');
   res.end();
 }

@@ -1,7 +1,6 @@
 import { DomainError } from '@personas/contracts';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  chatDelta,
   type FakeHandler,
   type FakeOpenAiServer,
   sendChatCompletion,
@@ -220,8 +219,7 @@ describe('createHuggingFaceModel against an OpenAI-compatible server', () => {
     it('yields the tokens in order, then done with their concatenation and the reported usage', async () => {
       const server = await serve((_req, res) =>
         streamChatCompletion(res, ['Refunds ', 'arrive ', 'within ', '14 days.'], {
-          prompt_tokens: 40,
-          completion_tokens: 4,
+          usage: { prompt_tokens: 40, completion_tokens: 4 },
         }),
       );
       const model = createHuggingFaceModel({ token: TOKEN, endpointUrl: server.url });
@@ -290,8 +288,7 @@ describe('createHuggingFaceModel against an OpenAI-compatible server', () => {
         breakNow = resolve;
       });
       const server = await serve(async (_req, res) => {
-        startEventStream(res);
-        await sendEvent(res, chatDelta('Refunds '));
+        await streamChatCompletion(res, ['Refunds '], { leaveOpen: true });
         await broken;
         res.socket?.destroy();
       });
@@ -312,8 +309,7 @@ describe('createHuggingFaceModel against an OpenAI-compatible server', () => {
 
     it('throws BAD_GATEWAY when the server reports an error inside the stream', async () => {
       const server = await serve(async (_req, res) => {
-        startEventStream(res);
-        await sendEvent(res, chatDelta('Ref'));
+        await streamChatCompletion(res, ['Ref'], { leaveOpen: true });
         await sendEvent(res, { error: { message: 'CUDA out of memory' } });
         res.end();
       });
@@ -354,8 +350,7 @@ describe('createHuggingFaceModel against an OpenAI-compatible server', () => {
 
     it('throws GATEWAY_TIMEOUT when the stream stalls after some tokens', async () => {
       const server = await serve(async (_req, res) => {
-        startEventStream(res);
-        await sendEvent(res, chatDelta('Refunds '));
+        await streamChatCompletion(res, ['Refunds '], { leaveOpen: true });
       });
       const model = createHuggingFaceModel({ endpointUrl: server.url, timeoutMs: 500 });
       const seen: CompletionEvent[] = [];
@@ -370,8 +365,7 @@ describe('createHuggingFaceModel against an OpenAI-compatible server', () => {
 
     it('aborts the upstream stream when the caller aborts mid-way', async () => {
       const server = await serve(async (_req, res) => {
-        startEventStream(res);
-        await sendEvent(res, chatDelta('Refunds '));
+        await streamChatCompletion(res, ['Refunds '], { leaveOpen: true });
       });
       const model = createHuggingFaceModel({ endpointUrl: server.url });
       const controller = new AbortController();
@@ -389,8 +383,7 @@ describe('createHuggingFaceModel against an OpenAI-compatible server', () => {
 
     it('hangs up on the server when the consumer stops reading early', async () => {
       const server = await serve(async (_req, res) => {
-        startEventStream(res);
-        await sendEvent(res, chatDelta('Refunds '));
+        await streamChatCompletion(res, ['Refunds '], { leaveOpen: true });
       });
       const model = createHuggingFaceModel({ endpointUrl: server.url });
 
