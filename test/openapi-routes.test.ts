@@ -2,10 +2,13 @@
 // serves, every listed route answers, and every status it documents is one the route really
 // returns — each one provoked here, on a server process like any client would meet it.
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { appRouter } from '@personas/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  sendChatCompletion,
+  sendJson,
+  startFakeOpenAiServer,
+} from '../apps/server/src/test-support/fake-openai-server';
 import { type ServerDatabase, serverDatabase } from './support/database';
 import { ADMIN, adminEnv, PASSWORD, QUESTION, TEA_GUIDE } from './support/fixtures';
 import { type RestAnswer, rest } from './support/rest';
@@ -63,49 +66,25 @@ function fill(path: string, value: string): string {
 /** A stand-in for the model providers: answers, fails with a 500, or never answers. */
 async function startUpstream() {
   let mode: 'ok' | 'fail' | 'hang' = 'ok';
-  const server: Server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => {
-      body += c;
-    });
-    req.on('end', () => {
-      if (mode === 'hang') return;
-      if (mode === 'fail') {
-        res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: 'upstream exploded' }));
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'application/json' });
-      if (req.url === '/embed') {
-        const { inputs } = JSON.parse(body) as { inputs: string[] };
-        res.end(JSON.stringify(inputs.map((_, i) => [1, i % 2, 0, 0, 0, 0, 0, 0])));
-        return;
-      }
-      res.end(
-        JSON.stringify({
-          id: 'x',
-          object: 'chat.completion',
-          created: 0,
-          model: 'fake',
-          choices: [
-            { index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' },
-          ],
-          usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
-        }),
+  const server = await startFakeOpenAiServer((req, res) => {
+    if (mode === 'hang') return;
+    if (mode === 'fail') return sendJson(res, 500, { error: 'upstream exploded' });
+    if (req.path === '/embed') {
+      const { inputs } = req.body as { inputs: string[] };
+      return sendJson(
+        res,
+        200,
+        inputs.map((_, i) => [1, i % 2, 0, 0, 0, 0, 0, 0]),
       );
-    });
+    }
+    sendChatCompletion(res, 'ok', { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: server.url,
     setMode(next: typeof mode) {
       mode = next;
     },
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => server.close(),
   };
 }
 

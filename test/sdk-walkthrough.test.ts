@@ -4,12 +4,15 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import {
   type ChatStreamEvent,
+  type ChatStreamInput,
   createPersonasClient,
   type PersonasClient,
   PersonasError,
+  type RouterInputs,
   type RouterOutputs,
 } from '@personas/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rejectionOf } from '../apps/server/src/test-support/rejection';
 import { type ServerDatabase, serverDatabase } from './support/database';
 import {
   ADMIN,
@@ -22,9 +25,10 @@ import {
   QUESTION,
   TEA_GUIDE,
 } from './support/fixtures';
-import { type RestAnswer, restAs, restStream, type SseEvent } from './support/rest';
+import { type RestAnswer, type RestCall, restAs, restStream, type SseEvent } from './support/rest';
 import { type ServerProcess, startServerProcess } from './support/server-process';
 
+type In = RouterInputs;
 type Out = RouterOutputs;
 
 /** Everything one walk through the product produced, step by step. */
@@ -85,13 +89,9 @@ async function collect<T>(events: AsyncIterable<T>): Promise<T[]> {
 }
 
 async function caught(promise: Promise<unknown>): Promise<PersonasError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof PersonasError) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
+  const error = await rejectionOf(promise);
+  if (error instanceof PersonasError) return error;
+  throw error;
 }
 
 const sdkError = async (call: Promise<unknown>): Promise<ErrorView> => {
@@ -122,160 +122,121 @@ function ok<T>(answer: RestAnswer<T>): T {
   return answer.body;
 }
 
-async function walkWithSdk(who: string): Promise<Walk> {
-  const registered = await createPersonasClient({ url }).auth.register.mutate({
+/** The calls of the walk, as one transport makes them for the holder of a token. */
+interface Transport {
+  register(input: In['auth']['register']): Promise<Out['auth']['register']>;
+  setRole(input: In['users']['setRole']): Promise<Out['users']['setRole']>;
+  me(): Promise<Out['auth']['me']>;
+  createCollection(input: In['collections']['create']): Promise<Out['collections']['create']>;
+  addDocument(input: In['collections']['addDocument']): Promise<Out['collections']['addDocument']>;
+  listDocuments(
+    input: In['collections']['listDocuments'],
+  ): Promise<Out['collections']['listDocuments']>;
+  getCollection(input: In['collections']['get']): Promise<Out['collections']['get']>;
+  search(input: In['collections']['search']): Promise<Out['collections']['search']>;
+  buildPersona(input: In['personas']['build']): Promise<Out['personas']['build']>;
+  getPersona(input: In['personas']['get']): Promise<Out['personas']['get']>;
+  ownedPersonas(): Promise<Out['personas']['owned']>;
+  chat(input: In['chat']['send']): Promise<Out['chat']['send']>;
+  chatStream(personaId: string, input: ChatStreamInput): Promise<ChatStreamEvent[]>;
+  personaHistories(input: In['chat']['personaHistories']): Promise<Out['chat']['personaHistories']>;
+  getHistory(input: In['chat']['getHistory']): Promise<Out['chat']['getHistory']>;
+}
+type TransportFor = (token?: string) => Transport;
+
+const viaSdk: TransportFor = (token) => {
+  const client = createPersonasClient({ url, token });
+  return {
+    register: (input) => client.auth.register.mutate(input),
+    setRole: (input) => client.users.setRole.mutate(input),
+    me: () => client.auth.me.query(),
+    createCollection: (input) => client.collections.create.mutate(input),
+    addDocument: (input) => client.collections.addDocument.mutate(input),
+    listDocuments: (input) => client.collections.listDocuments.query(input),
+    getCollection: (input) => client.collections.get.query(input),
+    search: (input) => client.collections.search.mutate(input),
+    buildPersona: (input) => client.personas.build.mutate(input),
+    getPersona: (input) => client.personas.get.query(input),
+    ownedPersonas: () => client.personas.owned.query(),
+    chat: (input) => client.chat.send.mutate(input),
+    chatStream: (personaId, input) => collect(client.chatStream(personaId, input)),
+    personaHistories: (input) => client.chat.personaHistories.query(input),
+    getHistory: (input) => client.chat.getHistory.query(input),
+  };
+};
+
+/** Plain fetch against the documented routes; a refusal is thrown as the SDK would throw it. */
+const viaRest: TransportFor = (token) => {
+  const call = restAs(url, token);
+  const send = async <T>(method: RestCall['method'], path: string, body?: unknown) => {
+    const answer = await call<T>(method, path, body);
+    if (answer.status === 200) return answer.body;
+    const { code, detail } = answer.body as unknown as { code: string; detail: string };
+    throw new PersonasError(answer.status, code, detail);
+  };
+  return {
+    register: (input) => send('POST', '/auth/register', input),
+    setRole: ({ user_id, ...body }) => send('PUT', `/users/${user_id}/role`, body),
+    me: () => send('GET', '/auth/me'),
+    createCollection: (input) => send('POST', '/collections', input),
+    addDocument: ({ name, ...document }) =>
+      send('POST', `/collections/${name}/documents`, document),
+    listDocuments: ({ name }) => send('GET', `/collections/${name}/documents`),
+    getCollection: ({ name }) => send('GET', `/collections/${name}`),
+    search: ({ name, ...body }) => send('POST', `/collections/${name}/search`, body),
+    buildPersona: (input) => send('POST', '/personas/build', input),
+    getPersona: ({ persona_id }) => send('GET', `/personas/${persona_id}`),
+    ownedPersonas: () => send('GET', '/personas/owned'),
+    chat: ({ persona_id, ...body }) => send('POST', `/personas/${persona_id}/chat`, body),
+    chatStream: async (personaId, input) => {
+      const streamed = await restStream(url, `/personas/${personaId}/chat/stream`, token!, input);
+      expect(streamed.status).toBe(200);
+      expect(streamed.contentType).toMatch(/^text\/event-stream/);
+      return streamed.events.map(
+        (e: SseEvent) => ({ ...(e.data as object), type: e.event }) as ChatStreamEvent,
+      );
+    },
+    personaHistories: ({ persona_id }) => send('GET', `/personas/${persona_id}/message_history`),
+    getHistory: ({ id }) => send('GET', `/message_histories/${id}`),
+  };
+};
+
+/** One walk through the product, every call made through `as`. */
+async function walk(who: string, as: TransportFor): Promise<Walk> {
+  const registered = await as().register({
     email: `${who}@example.com`,
     password: PASSWORD,
     name: who,
   });
-  const me0 = createPersonasClient({ url, token: registered.token });
-  expect((await caught(me0.collections.create.mutate({ name: `${who}-early` }))).status).toBe(403);
+  const early = as(registered.token).createCollection({ name: `${who}-early` });
+  expect((await caught(early)).status).toBe(403);
 
-  const promoted = await admin.users.setRole.mutate({
-    user_id: registered.user_id,
-    role: 'builder',
-  });
+  const promoted = await as(adminToken).setRole({ user_id: registered.user_id, role: 'builder' });
   // The same token: a role change counts from the user's next request.
-  const client = createPersonasClient({ url, token: registered.token });
-  const me = await client.auth.me.query();
+  const call = as(registered.token);
+  const me = await call.me();
   const name = `${who}-handbook`;
-  const created = await client.collections.create.mutate({
-    name,
-    description: 'Brewing guides',
-  });
+  const created = await call.createCollection({ name, description: 'Brewing guides' });
   const added = [
-    await client.collections.addDocument.mutate({ name, ...TEA_GUIDE }),
-    await client.collections.addDocument.mutate({ name, ...COFFEE_NOTES }),
+    await call.addDocument({ name, ...TEA_GUIDE }),
+    await call.addDocument({ name, ...COFFEE_NOTES }),
   ];
-  const documents = await client.collections.listDocuments.query({ name });
-  const collection = await client.collections.get.query({ name });
-  const search = await client.collections.search.mutate({ name, query: QUESTION, top_k: 3 });
-  const built = await client.personas.build.mutate({
-    ...PERSONA,
-    rag: { db_collections: [name], top_k: 2 },
-  });
+  const documents = await call.listDocuments({ name });
+  const collection = await call.getCollection({ name });
+  const search = await call.search({ name, query: QUESTION, top_k: 3 });
+  const built = await call.buildPersona({ ...PERSONA, rag: { db_collections: [name], top_k: 2 } });
   const persona_id = built.persona_id;
-  const persona = await client.personas.get.query({ persona_id });
-  const owned = await client.personas.owned.query();
-  const chat = await client.chat.send.mutate({ persona_id, content: QUESTION });
-  const offTopic = await client.chat.send.mutate({
+  const persona = await call.getPersona({ persona_id });
+  const owned = await call.ownedPersonas();
+  const chat = await call.chat({ persona_id, content: QUESTION });
+  const offTopic = await call.chat({
     persona_id,
     content: OFF_TOPIC,
     message_history_id: chat.message_history_id,
   });
-  const stream = await collect(client.chatStream(persona_id, { content: FOLLOW_UP }));
-  const histories = await client.chat.personaHistories.query({ persona_id });
-  const history = await client.chat.getHistory.query({ id: chat.message_history_id });
-  return {
-    who,
-    token: registered.token,
-    registered,
-    promoted,
-    me,
-    created,
-    added,
-    documents,
-    collection,
-    search,
-    built,
-    persona,
-    owned,
-    chat,
-    offTopic,
-    stream,
-    histories,
-    history,
-  };
-}
-
-async function walkWithRest(who: string): Promise<Walk> {
-  const anonymous = restAs(url);
-  const registered = ok(
-    await anonymous<Out['auth']['register']>('POST', '/auth/register', {
-      email: `${who}@example.com`,
-      password: PASSWORD,
-      name: who,
-    }),
-  );
-  const early = await restAs(url, registered.token)('POST', '/collections', {
-    name: `${who}-early`,
-  });
-  expect(early.status).toBe(403);
-
-  const promoted = ok(
-    await restAs(url, adminToken)<Out['users']['setRole']>(
-      'PUT',
-      `/users/${registered.user_id}/role`,
-      { role: 'builder' },
-    ),
-  );
-  const call = restAs(url, registered.token);
-  const me = ok(await call<Out['auth']['me']>('GET', '/auth/me'));
-  const name = `${who}-handbook`;
-  const created = ok(
-    await call<Out['collections']['create']>('POST', '/collections', {
-      name,
-      description: 'Brewing guides',
-    }),
-  );
-  const added = [
-    ok(
-      await call<Out['collections']['addDocument']>(
-        'POST',
-        `/collections/${name}/documents`,
-        TEA_GUIDE,
-      ),
-    ),
-    ok(
-      await call<Out['collections']['addDocument']>(
-        'POST',
-        `/collections/${name}/documents`,
-        COFFEE_NOTES,
-      ),
-    ),
-  ];
-  const documents = ok(
-    await call<Out['collections']['listDocuments']>('GET', `/collections/${name}/documents`),
-  );
-  const collection = ok(await call<Out['collections']['get']>('GET', `/collections/${name}`));
-  const search = ok(
-    await call<Out['collections']['search']>('POST', `/collections/${name}/search`, {
-      query: QUESTION,
-      top_k: 3,
-    }),
-  );
-  const built = ok(
-    await call<Out['personas']['build']>('POST', '/personas/build', {
-      ...PERSONA,
-      rag: { db_collections: [name], top_k: 2 },
-    }),
-  );
-  const id = built.persona_id;
-  const persona = ok(await call<Out['personas']['get']>('GET', `/personas/${id}`));
-  const owned = ok(await call<Out['personas']['owned']>('GET', '/personas/owned'));
-  const chat = ok(
-    await call<Out['chat']['send']>('POST', `/personas/${id}/chat`, { content: QUESTION }),
-  );
-  const offTopic = ok(
-    await call<Out['chat']['send']>('POST', `/personas/${id}/chat`, {
-      content: OFF_TOPIC,
-      message_history_id: chat.message_history_id,
-    }),
-  );
-  const streamed = await restStream(url, `/personas/${id}/chat/stream`, registered.token, {
-    content: FOLLOW_UP,
-  });
-  expect(streamed.status).toBe(200);
-  expect(streamed.contentType).toMatch(/^text\/event-stream/);
-  const stream = streamed.events.map(
-    (e: SseEvent) => ({ ...(e.data as object), type: e.event }) as ChatStreamEvent,
-  );
-  const histories = ok(
-    await call<Out['chat']['personaHistories']>('GET', `/personas/${id}/message_history`),
-  );
-  const history = ok(
-    await call<Out['chat']['getHistory']>('GET', `/message_histories/${chat.message_history_id}`),
-  );
+  const stream = await call.chatStream(persona_id, { content: FOLLOW_UP });
+  const histories = await call.personaHistories({ persona_id });
+  const history = await call.getHistory({ id: chat.message_history_id });
   return {
     who,
     token: registered.token,
@@ -304,7 +265,7 @@ describe('the product, walked through the SDK and through REST', () => {
     expect(info).toMatchObject({ name: 'personas', database: db.kind, registration: 'open' });
     expect((await admin.auth.me.query()).role).toBe('admin');
 
-    const w = await walkWithSdk('ada');
+    const w = await walk('ada', viaSdk);
     walks.sdk = w;
     expect(w.registered.role).toBe('user');
     expect(w.promoted).toMatchObject({ user_id: w.registered.user_id, role: 'builder' });
@@ -406,7 +367,7 @@ describe('the product, walked through the SDK and through REST', () => {
   it('reaches the same results through REST with fetch', async () => {
     const sdk = walks.sdk;
     if (!sdk) throw new Error('the SDK walk did not finish');
-    const w = await walkWithRest('grace');
+    const w = await walk('grace', viaRest);
     walks.rest = w;
     // Step by step, the two walks agree on everything but ids, times and names.
     for (const step of Object.keys(w) as (keyof Walk)[]) {

@@ -2,11 +2,23 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { startServerProcess } from './support/server-process';
+import { describe, expect, it, vi } from 'vitest';
+import { type ServerProcess, startServerProcess } from './support/server-process';
+
+/** Whether the server has logged a line for the request with this id (`"complete"`: its last). */
+function hasLogged(server: ServerProcess, requestId: string, which: 'any' | 'complete' = 'any') {
+  return server
+    .output()
+    .split('\n')
+    .some(
+      (line) =>
+        line.includes(`"reqId":"${requestId}"`) &&
+        (which === 'any' || line.includes('"responseTime"')),
+    );
+}
 
 /** Opens a POST and sends only half of its body; `finish()` sends the rest and reads the answer. */
-function halfSentPost(url: string, body: string) {
+function halfSentPost(url: string, body: string, requestId: string) {
   const half = Math.floor(body.length / 2);
   let sendRest: () => void = () => {};
   const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
@@ -14,7 +26,11 @@ function halfSentPost(url: string, body: string) {
       url,
       {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          'x-request-id': requestId,
+        },
       },
       (res) => {
         let text = '';
@@ -31,6 +47,18 @@ function halfSentPost(url: string, body: string) {
   return { answer, finish: () => sendRest() };
 }
 
+/** Whether a new request is turned away (refused connection, or 503 while closing). */
+async function isRefusing(url: string): Promise<boolean> {
+  try {
+    return (await fetch(`${url}/healthz`)).status === 503;
+  } catch {
+    return true;
+  }
+}
+
+// Polls for what another process does; generous, because the machine may be loaded.
+const WAIT = { timeout: 20_000, interval: 20 };
+
 // Each test starts real server processes (2–4 s apiece, more on a loaded machine).
 const PROCESS_TEST_TIMEOUT = 120_000;
 
@@ -46,9 +74,11 @@ describe('the server process', () => {
         body: JSON.stringify(credentials),
       });
       const { token } = (await registered.json()) as { token: string };
-      await fetch(`${server.url}/api/auth/me`, { headers: { authorization: `Bearer ${token}` } });
-      // Give pino a moment to flush to the pipe.
-      await new Promise((r) => setTimeout(r, 300));
+      await fetch(`${server.url}/api/auth/me`, {
+        headers: { authorization: `Bearer ${token}`, 'x-request-id': 'trace-logs-2' },
+      });
+      // The last line logged for the last request has come through the pipe: all before it has.
+      await vi.waitUntil(() => hasLogged(server, 'trace-logs-2', 'complete'), WAIT);
       const logs = server.output();
       expect(logs).toContain('"reqId":"trace-logs-1"');
       expect(logs).toContain('/api/auth/me');
@@ -79,15 +109,18 @@ describe('the server process', () => {
       try {
         const credentials = { email: 'inflight@example.com', password: 'in-flight-password' };
         {
-          await using server = await startServerProcess({}, { dataDir });
+          // Request logs are on: they say when the server has the request.
+          await using server = await startServerProcess({ LOG_LEVEL: 'info' }, { dataDir });
           const inFlight = halfSentPost(
             `${server.url}/api/auth/register`,
             JSON.stringify(credentials),
+            'in-flight-1',
           );
-          // Let the server accept the connection and start reading the body before the signal.
-          await new Promise((r) => setTimeout(r, 300));
+          // The server has accepted the connection and is reading the body before the signal.
+          await vi.waitUntil(() => hasLogged(server, 'in-flight-1'), WAIT);
           server.child.kill('SIGTERM');
-          await new Promise((r) => setTimeout(r, 300));
+          // It has begun to shut down (new requests are refused) while this one is still open.
+          await vi.waitUntil(() => isRefusing(server.url), WAIT);
           inFlight.finish();
           const answer = await inFlight.answer;
           expect(answer.status).toBe(200);

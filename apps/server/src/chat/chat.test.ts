@@ -1,18 +1,18 @@
-import type { ChatResponse, MessageHistory, RagHit } from '@personas/contracts';
+import type { ChatResponse, MessageHistory, RagHit, Services } from '@personas/contracts';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Actor, adminActor, createActor, TEST_ADMIN } from '../test-support/actors';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type Actor, adminActor, createActor, TEST_ADMIN_ENV } from '../test-support/actors';
 import {
   type FakeOpenAiServer,
-  sendEvent,
+  sendChatCompletion,
   sendJson,
-  startEventStream,
   startFakeOpenAiServer,
+  streamChatCompletion,
 } from '../test-support/fake-openai-server';
 import { type RestCall, restClient } from '../test-support/rest-client';
 import { startTestApp, type TestApp } from '../test-support/test-app';
+import { LanguageModelTimeoutError } from './llm/language-model-errors';
 
-const ENV = { ADMIN_EMAIL: TEST_ADMIN.email, ADMIN_PASSWORD: TEST_ADMIN.password };
 const DOCUMENT =
   '# Marketing playbook\n\nOur marketing strategies focus on analyzing target demographics, refining brand messaging, and suggesting campaign strategies for each quarter.';
 const SEED_QUESTION = 'How can you help me with marketing strategies?';
@@ -42,6 +42,27 @@ async function messageCount() {
     .select(sql<number>`count(*)::int`.as('n'))
     .executeTakeFirstOrThrow();
   return row.n;
+}
+
+/**
+ * Resolves once the next stream `chat` starts has ended, with what it threw (undefined when it
+ * returned): the moment after which that exchange can store nothing more.
+ */
+function nextStreamEnd(chat: Services['chat']): Promise<unknown> {
+  const stream = chat.stream.bind(chat);
+  return new Promise((resolve) => {
+    vi.spyOn(chat, 'stream').mockImplementationOnce(async function* (...args) {
+      let thrown: unknown;
+      try {
+        yield* stream(...args);
+      } catch (error) {
+        thrown = error;
+        throw error;
+      } finally {
+        resolve(thrown);
+      }
+    });
+  });
 }
 
 /** Parses a server-sent-events body into its events. */
@@ -76,7 +97,7 @@ async function setupWorld(app: TestApp) {
 }
 
 beforeAll(async () => {
-  t = await startTestApp({ ...ENV, CHAT_RATE_LIMIT_PER_MINUTE: '100' });
+  t = await startTestApp({ ...TEST_ADMIN_ENV, CHAT_RATE_LIMIT_PER_MINUTE: '100' });
   api = restClient(t.app.http);
   ({ adm: admin, b: builder } = await setupWorld(t));
   alice = await createActor(t, admin.token, 'user', 'alice');
@@ -342,7 +363,10 @@ describe('streaming', () => {
 
 describe('rate limit', () => {
   it('refuses chats past the per-user limit with 429 and Retry-After', async () => {
-    await using limited = await startTestApp({ ...ENV, CHAT_RATE_LIMIT_PER_MINUTE: '2' });
+    await using limited = await startTestApp({
+      ...TEST_ADMIN_ENV,
+      CHAT_RATE_LIMIT_PER_MINUTE: '2',
+    });
     const a = restClient(limited.app.http);
     const adm = await adminActor(limited);
     const p = await a<{ persona_id: string }>('POST', '/personas/build', {
@@ -368,35 +392,23 @@ describe('the huggingface provider through the chat route', () => {
   let hfApi: RestCall;
   let hfBuilder: Actor;
   let hfPersona: string;
-  let mode: 'ok' | 'fail' | 'hang' | 'stream-slow' = 'ok';
+  let mode: 'ok' | 'fail' | 'hang' | 'stall' = 'ok';
 
   beforeAll(async () => {
     fake = await startFakeOpenAiServer(async (req, res) => {
       if (mode === 'fail') return sendJson(res, 500, { error: 'model exploded' });
       if (mode === 'hang') return;
-      if (req.body.stream) {
-        startEventStream(res);
-        for (const piece of ['Grounded ', 'streamed ', 'answer.']) {
-          await sendEvent(res, { choices: [{ index: 0, delta: { content: piece } }] });
-          if (mode === 'stream-slow') await new Promise((r) => setTimeout(r, 200));
-        }
-        await sendEvent(res, '[DONE]');
-        res.end();
-        return;
+      if (req.body.stream && mode === 'stall') {
+        // A model that stops after its first token until the server hangs up on it: the answer
+        // cannot complete before the client walks away, however slow the machine is.
+        await streamChatCompletion(res, ['Grounded '], { leaveOpen: true });
+        return req.closed;
       }
-      sendJson(res, 200, {
-        choices: [
-          {
-            index: 0,
-            message: { role: 'assistant', content: 'Grounded answer.' },
-            finish_reason: 'stop',
-          },
-        ],
-        usage: { prompt_tokens: 42, completion_tokens: 3 },
-      });
+      if (req.body.stream) return streamChatCompletion(res, ['Grounded ', 'streamed ', 'answer.']);
+      sendChatCompletion(res, 'Grounded answer.', { prompt_tokens: 42, completion_tokens: 3 });
     });
     hf = await startTestApp({
-      ...ENV,
+      ...TEST_ADMIN_ENV,
       LLM_PROVIDER: 'huggingface',
       HF_ENDPOINT_URL: fake.url,
       HF_TOKEN: 'test-token',
@@ -530,8 +542,9 @@ describe('the huggingface provider through the chat route', () => {
     });
     expect(fake.requests.at(-1)?.body.stream).toBe(true);
 
-    mode = 'stream-slow';
+    mode = 'stall';
     const before = await hfMessages();
+    const streamEnd = nextStreamEnd(hf.app.services.chat);
     const abort = new AbortController();
     const partial = await fetch(`${url}/api/personas/${hfPersona}/chat/stream`, {
       method: 'POST',
@@ -547,9 +560,12 @@ describe('the huggingface provider through the chat route', () => {
       seen += new TextDecoder().decode(value);
     }
     abort.abort();
-    // Wait for the upstream request to be closed: the server gave up on the model.
-    await fake.requests.at(-1)!.closed;
-    await new Promise((r) => setTimeout(r, 800));
+    // The server hangs up on the model, and the chat service's stream ends: after that nothing
+    // of this exchange can be stored any more.
+    const bound = { timeout: 15_000 };
+    await vi.waitFor(() => fake.requests.at(-1)!.closed, bound);
+    const ended = await vi.waitFor(() => streamEnd, bound);
+    expect(ended).not.toBeInstanceOf(LanguageModelTimeoutError);
     expect(await hfMessages()).toBe(before);
   });
 });

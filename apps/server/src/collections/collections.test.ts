@@ -8,13 +8,10 @@ import { createHashingEmbedder } from '../ingestion/embeddings/hashing-embedder'
 import { createLogger } from '../logger';
 import { openChunkIndexes } from '../retrieval/chunk-indexes';
 import { createRetriever } from '../retrieval/retriever';
-import { type Actor, adminActor, createActor, TEST_ADMIN } from '../test-support/actors';
-import { type RestCall, restClient } from '../test-support/rest-client';
+import { type Actor, adminActor, createActor, TEST_ADMIN_ENV } from '../test-support/actors';
+import type { RestCall } from '../test-support/rest-client';
 import { startTestApp, type TestApp } from '../test-support/test-app';
-import { openTestDatabase, type TestDatabase } from '../test-support/test-database';
 import { createCollectionsService } from './service';
-
-const ENV = { ADMIN_EMAIL: TEST_ADMIN.email, ADMIN_PASSWORD: TEST_ADMIN.password };
 
 const FILLER = [
   'The quarterly report covers revenue growth in the northern region and new hires in sales.',
@@ -27,20 +24,12 @@ const PLANTED =
   'The lighthouse keeper Marguerite Okonkwo logs the tide tables every evening at the harbour station.';
 const QUERY = 'Who logs the tide tables at the harbour lighthouse?';
 
-let database: TestDatabase;
-let dataDir: string;
 let t: TestApp;
 let api: RestCall;
 let admin: Actor;
 let owner: Actor;
 let otherBuilder: Actor;
 let plainUser: Actor;
-
-async function restart() {
-  await t.app.close();
-  t = await startTestApp(ENV, { database, dataDir });
-  api = restClient(t.app.http);
-}
 
 async function addDocument(collection: string, body: Record<string, unknown>, token = owner.token) {
   const res = await api<{ document_id: string; chunks: number }>(
@@ -55,25 +44,24 @@ async function addDocument(collection: string, body: Record<string, unknown>, to
   return res.body;
 }
 
+function postSearch(collection: string, body: Record<string, unknown>, token: string) {
+  return api<{ hits: RagHit[] }>('POST', `/collections/${collection}/search`, { token, body });
+}
+
 async function search(collection: string, body: Record<string, unknown>, token = owner.token) {
-  const res = await api<{ hits: RagHit[] }>('POST', `/collections/${collection}/search`, {
-    token,
-    body,
-  });
+  const res = await postSearch(collection, body, token);
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   return res.body.hits;
 }
 
 async function indexFiles() {
-  const dir = path.join(dataDir, 'indexes');
+  const dir = path.join(t.dataDir, 'indexes');
   return (await readdir(dir)).filter((f) => f.endsWith('.hnsw')).map((f) => path.join(dir, f));
 }
 
 beforeAll(async () => {
-  database = await openTestDatabase();
-  dataDir = await mkdtemp(path.join(tmpdir(), 'personas-collections-'));
-  t = await startTestApp(ENV, { database, dataDir });
-  api = restClient(t.app.http);
+  t = await startTestApp(TEST_ADMIN_ENV);
+  api = t.api;
   admin = await adminActor(t);
   owner = await createActor(t, admin.token, 'builder', 'owner');
   otherBuilder = await createActor(t, admin.token, 'builder', 'other');
@@ -93,9 +81,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  await t?.app.close();
-  await database?.[Symbol.asyncDispose]();
-  await rm(dataDir, { recursive: true, force: true });
+  await t?.[Symbol.asyncDispose]();
 });
 
 describe('collections', () => {
@@ -125,14 +111,7 @@ describe('collections', () => {
     expect((await api('GET', '/collections/harbour', { token: otherBuilder.token })).status).toBe(
       404,
     );
-    expect(
-      (
-        await api('POST', '/collections/harbour/search', {
-          token: otherBuilder.token,
-          body: { query: 'x' },
-        })
-      ).status,
-    ).toBe(404);
+    expect((await postSearch('harbour', { query: 'x' }, otherBuilder.token)).status).toBe(404);
     expect(
       (await api('GET', '/collections/harbour/documents', { token: otherBuilder.token })).status,
     ).toBe(404);
@@ -240,8 +219,8 @@ describe('ingestion and search', () => {
         })
       ).status,
     ).toBe(400);
-    await using small = await startTestApp({ ...ENV, DOCUMENT_LIMIT_BYTES: '1000' });
-    const smallApi = restClient(small.app.http);
+    await using small = await startTestApp({ ...TEST_ADMIN_ENV, DOCUMENT_LIMIT_BYTES: '1000' });
+    const smallApi = small.api;
     const a = await adminActor(small);
     await smallApi('POST', '/collections', { token: a.token, body: { name: 'tiny' } });
     const big = await smallApi('POST', '/collections/tiny/documents', {
@@ -279,14 +258,14 @@ describe('ingestion and search', () => {
       },
     };
     const indexes = await openChunkIndexes(
-      database.db,
+      t.database.db,
       await mkdtemp(path.join(tmpdir(), 'personas-gated-')),
       createLogger('warn'),
     );
-    const service = createCollectionsService(database.db, {
+    const service = createCollectionsService(t.database.db, {
       embedder: gated,
       indexes,
-      retrieve: createRetriever(database.db, gated, indexes),
+      retrieve: createRetriever(t.database.db, gated, indexes),
       documentLimitBytes: 1_000_000,
       chunkSize: 800,
       chunkOverlap: 100,
@@ -312,7 +291,7 @@ describe('ingestion and search', () => {
       code: 'NOT_FOUND',
       message: 'Collection not found: short-lived',
     });
-    const orphans = await database.db
+    const orphans = await t.database.db
       .selectFrom('documents')
       .select('id')
       .where('file_name', '=', 'late.txt')
@@ -322,7 +301,7 @@ describe('ingestion and search', () => {
   });
 
   it('refuses to mix embedders: a collection built with other dimensions answers 400', async () => {
-    await database.db
+    await t.database.db
       .insertInto('collections')
       .values({
         name: 'foreign',
@@ -337,14 +316,7 @@ describe('ingestion and search', () => {
     });
     expect(add.status).toBe(400);
     expect(add.body).toMatchObject({ detail: expect.stringMatching(/768 dimensions/) });
-    expect(
-      (
-        await api('POST', '/collections/foreign/search', {
-          token: owner.token,
-          body: { query: 'hello' },
-        })
-      ).status,
-    ).toBe(400);
+    expect((await postSearch('foreign', { query: 'hello' }, owner.token)).status).toBe(400);
   });
 });
 
@@ -368,7 +340,7 @@ describe('deletion and restarts', () => {
     });
     const now = await search('harbour', { query: 'zeppelin hangar dawn', top_k: 10 });
     expect(now.map((h) => h.file_name)).not.toContain('ephemeral.txt');
-    await restart();
+    await t.restart();
     const later = await search('harbour', { query: 'zeppelin hangar dawn', top_k: 10 });
     expect(later.map((h) => h.file_name)).not.toContain('ephemeral.txt');
     expect(
@@ -384,25 +356,24 @@ describe('deletion and restarts', () => {
     'rebuilds an index file that was %s, with the same results',
     async (damage) => {
       const before = await search('harbour', { query: QUERY, top_k: 5 });
-      await restart(); // writes the indexes
+      await t.restart(); // writes the indexes
       const files = await indexFiles();
       expect(files.length).toBeGreaterThan(0);
-      await t.app.close();
-      for (const file of files) {
-        if (damage === 'deleted') await rm(file);
-        if (damage === 'truncated') await truncate(file, 100);
-        if (damage === 'corrupted') await writeFile(file, Buffer.alloc(4096, 7));
-      }
-      t = await startTestApp(ENV, { database, dataDir });
-      api = restClient(t.app.http);
+      await t.restart(async () => {
+        for (const file of files) {
+          if (damage === 'deleted') await rm(file);
+          if (damage === 'truncated') await truncate(file, 100);
+          if (damage === 'corrupted') await writeFile(file, Buffer.alloc(4096, 7));
+        }
+      });
       expect(t.app.indexReport.rebuilt.length).toBeGreaterThan(0);
       expect(await search('harbour', { query: QUERY, top_k: 5 })).toEqual(before);
     },
   );
 
   it('loads an intact index from disk instead of rebuilding it', async () => {
-    await restart();
-    await restart();
+    await t.restart();
+    await t.restart();
     expect(t.app.indexReport.rebuilt).toEqual([]);
     expect(t.app.indexReport.loaded.length).toBeGreaterThan(0);
     const ready = await t.app.http.inject({ method: 'GET', url: '/readyz' });
@@ -413,20 +384,19 @@ describe('deletion and restarts', () => {
   });
 
   it('repairs at start an index that missed chunks committed just before a crash', async () => {
-    await restart();
+    await t.restart();
     const snapshot = await mkdtemp(path.join(tmpdir(), 'personas-index-snapshot-'));
-    await cp(path.join(dataDir, 'indexes'), snapshot, { recursive: true });
+    await cp(path.join(t.dataDir, 'indexes'), snapshot, { recursive: true });
     await addDocument('harbour', {
       file_name: 'late.txt',
       content: 'The ferry timetable changes on the first of March.',
     });
-    await t.app.close();
-    // The crash: the commit happened, but the index on disk is the one from before it.
-    await rm(path.join(dataDir, 'indexes'), { recursive: true, force: true });
-    await cp(snapshot, path.join(dataDir, 'indexes'), { recursive: true });
-    await rm(snapshot, { recursive: true, force: true });
-    t = await startTestApp(ENV, { database, dataDir });
-    api = restClient(t.app.http);
+    await t.restart(async () => {
+      // The crash: the commit happened, but the index on disk is the one from before it.
+      await rm(path.join(t.dataDir, 'indexes'), { recursive: true, force: true });
+      await cp(snapshot, path.join(t.dataDir, 'indexes'), { recursive: true });
+      await rm(snapshot, { recursive: true, force: true });
+    });
     expect(Object.values(t.app.indexReport.reasons).join(' ')).toMatch(/stale/);
     const hits = await search('harbour', {
       query: 'ferry timetable March',

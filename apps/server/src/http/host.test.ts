@@ -9,6 +9,16 @@ afterAll(async () => {
   await t?.[Symbol.asyncDispose]();
 });
 
+/** A POST of exactly these bytes, as a client building its own requests sends it. */
+function post(url: string, payload: string, contentType = 'application/json') {
+  return t.app.http.inject({
+    method: 'POST',
+    url,
+    headers: { 'content-type': contentType },
+    payload,
+  });
+}
+
 function expectNoInternals(body: string) {
   expect(body).not.toMatch(/at .+\(.+:\d+:\d+\)|node_modules|\/src\/|stack/i);
 }
@@ -47,12 +57,7 @@ describe('the HTTP host', () => {
   it.each(['/api/system/info', '/nope'])(
     'answers malformed JSON sent to %s with 400 {detail}',
     async (url) => {
-      const res = await t.app.http.inject({
-        method: 'POST',
-        url,
-        headers: { 'content-type': 'application/json' },
-        payload: '{"unterminated": ',
-      });
+      const res = await post(url, '{"unterminated": ');
       expect(res.statusCode).toBe(400);
       expect(res.json()).toEqual({ detail: 'Malformed JSON in request body', code: 'PARSE_ERROR' });
       expectNoInternals(res.body);
@@ -60,23 +65,13 @@ describe('the HTTP host', () => {
   );
 
   it('answers a body over the limit with 413', async () => {
-    const res = await t.app.http.inject({
-      method: 'POST',
-      url: '/api/system/info',
-      headers: { 'content-type': 'application/json' },
-      payload: JSON.stringify({ filler: 'x'.repeat(5000) }),
-    });
+    const res = await post('/api/system/info', JSON.stringify({ filler: 'x'.repeat(5000) }));
     expect(res.statusCode).toBe(413);
     expect(res.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', detail: expect.any(String) });
   });
 
   it('answers an unsupported content type with 415 and no stack', async () => {
-    const res = await t.app.http.inject({
-      method: 'POST',
-      url: '/api/system/info',
-      headers: { 'content-type': 'application/xml' },
-      payload: '<x/>',
-    });
+    const res = await post('/api/system/info', '<x/>', 'application/xml');
     expect(res.statusCode).toBe(415);
     expect(res.json()).toMatchObject({ detail: expect.any(String) });
     expectNoInternals(res.body);
@@ -89,16 +84,10 @@ describe('the HTTP host', () => {
   });
 
   it('answers text holding NUL characters with 400, before it reaches the database', async () => {
-    const res = await t.app.http.inject({
-      method: 'POST',
-      url: '/api/auth/register',
-      headers: { 'content-type': 'application/json' },
-      payload: JSON.stringify({
-        email: 'nul@example.com',
-        password: 'password-1',
-        name: 'a\u0000b',
-      }),
-    });
+    const res = await post(
+      '/api/auth/register',
+      JSON.stringify({ email: 'nul@example.com', password: 'password-1', name: 'a\u0000b' }),
+    );
     expect(res.statusCode).toBe(400);
     expect(res.json()).toEqual({
       detail: 'Invalid input: name: text must not contain NUL (\\u0000) characters',
@@ -107,12 +96,7 @@ describe('the HTTP host', () => {
   });
 
   it('answers a deeply nested body with a 4xx, not a crash', async () => {
-    const res = await t.app.http.inject({
-      method: 'POST',
-      url: '/api/auth/login',
-      headers: { 'content-type': 'application/json' },
-      payload: `${'['.repeat(100)}${']'.repeat(100)}`,
-    });
+    const res = await post('/api/auth/login', `${'['.repeat(100)}${']'.repeat(100)}`);
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({ code: 'BAD_REQUEST' });
   });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Actor, adminActor, TEST_ADMIN } from '../test-support/actors';
+import { type Actor, adminActor, TEST_ADMIN_ENV } from '../test-support/actors';
 import { startTestApp, type TestApp } from '../test-support/test-app';
 
 /**
@@ -36,7 +36,7 @@ const BODIES: unknown[] = [
 const QUERIES = ['', '?limit=-1', '?limit=abc&offset=1e30', '?input=%7B', '?limit=1&limit=2'];
 
 beforeAll(async () => {
-  t = await startTestApp({ ADMIN_EMAIL: TEST_ADMIN.email, ADMIN_PASSWORD: TEST_ADMIN.password });
+  t = await startTestApp(TEST_ADMIN_ENV);
   admin = await adminActor(t);
   const doc = (await t.app.http.inject({ method: 'GET', url: '/openapi.json' })).json() as {
     paths: Record<string, Record<string, unknown>>;

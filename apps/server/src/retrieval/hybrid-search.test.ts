@@ -14,10 +14,9 @@ import path from 'node:path';
 import type { RagHit } from '@personas/contracts';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { HASHING_EMBEDDER_DIMENSIONS } from '../ingestion/embeddings/hashing-embedder';
-import { type Actor, adminActor, createActor, TEST_ADMIN } from '../test-support/actors';
-import { type RestCall, restClient } from '../test-support/rest-client';
+import { type Actor, adminActor, createActor, TEST_ADMIN_ENV } from '../test-support/actors';
+import type { RestCall } from '../test-support/rest-client';
 import { startTestApp, type TestApp } from '../test-support/test-app';
-import { openTestDatabase, type TestDatabase } from '../test-support/test-database';
 import type { ChunkIndexes } from './chunk-indexes';
 
 const captured = vi.hoisted(() => ({ indexes: [] as ChunkIndexes[] }));
@@ -33,7 +32,6 @@ vi.mock(import('./chunk-indexes'), async (importOriginal) => {
   };
 });
 
-const ENV = { ADMIN_EMAIL: TEST_ADMIN.email, ADMIN_PASSWORD: TEST_ADMIN.password };
 const COLLECTION = 'gear';
 const FIXTURES = new URL('./fixtures/hybrid-corpus/', import.meta.url);
 /** Holds the rare terms. Added first, so its chunk has the lowest id (see the deletion test). */
@@ -42,8 +40,6 @@ const CODE_QUERY = 'Is there a recall on ZX-4471?';
 const NAME_QUERY = 'Who is Thorlund?';
 const TOP_K = 3;
 
-let database: TestDatabase;
-let dataDir: string;
 let t: TestApp;
 let api: RestCall;
 let owner: Actor;
@@ -94,12 +90,6 @@ async function deleteDocument(fileName: string) {
   expect(res.status).toBe(200);
 }
 
-async function restart() {
-  await t.app.close();
-  t = await startTestApp(ENV, { database, dataDir });
-  api = restClient(t.app.http);
-}
-
 const numeric = (a: number, b: number) => a - b;
 
 /**
@@ -107,7 +97,7 @@ const numeric = (a: number, b: number) => a - b;
  * search route sees every live document (each fixture is one chunk; top_k 20 covers them all).
  */
 async function expectBothSidesAgreeWithPostgres() {
-  const rows = await database.db
+  const rows = await t.database.db
     .selectFrom('chunks')
     .innerJoin('documents', 'documents.id', 'chunks.document_id')
     .select(['chunks.id', 'documents.file_name'])
@@ -132,10 +122,8 @@ async function expectHybridFindsWhatVectorMisses(query: string) {
 }
 
 beforeAll(async () => {
-  database = await openTestDatabase();
-  dataDir = await mkdtemp(path.join(tmpdir(), 'personas-hybrid-'));
-  t = await startTestApp(ENV, { database, dataDir });
-  api = restClient(t.app.http);
+  t = await startTestApp(TEST_ADMIN_ENV);
+  api = t.api;
   const admin = await adminActor(t);
   owner = await createActor(t, admin.token, 'builder', 'owner');
   const created = await api<{ collection_id: string }>('POST', '/collections', {
@@ -154,9 +142,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await t?.app.close();
-  await database?.[Symbol.asyncDispose]();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  await t?.[Symbol.asyncDispose]();
 });
 
 describe('hybrid retrieval', () => {
@@ -210,7 +196,7 @@ describe('hybrid retrieval', () => {
 
 describe('after a restart both sides agree with Postgres', () => {
   it('when the vector index is loaded from its file', async () => {
-    await restart();
+    await t.restart();
     expect(t.app.indexReport.loaded).toContain(collectionId);
     await expectBothSidesAgreeWithPostgres();
     await expectHybridFindsWhatVectorMisses(CODE_QUERY);
@@ -218,13 +204,12 @@ describe('after a restart both sides agree with Postgres', () => {
   });
 
   it('when the vector index file was deleted', async () => {
-    await t.app.close();
-    const directory = path.join(dataDir, 'indexes');
-    const files = (await readdir(directory)).filter((f) => f.startsWith(collectionId));
-    expect(files.length).toBeGreaterThan(0);
-    for (const file of files) await rm(path.join(directory, file));
-    t = await startTestApp(ENV, { database, dataDir });
-    api = restClient(t.app.http);
+    await t.restart(async () => {
+      const directory = path.join(t.dataDir, 'indexes');
+      const files = (await readdir(directory)).filter((f) => f.startsWith(collectionId));
+      expect(files.length).toBeGreaterThan(0);
+      for (const file of files) await rm(path.join(directory, file));
+    });
     expect(t.app.indexReport.rebuilt).toContain(collectionId);
     expect(t.app.indexReport.reasons[collectionId]).toMatch(/missing/);
     await expectBothSidesAgreeWithPostgres();
@@ -232,7 +217,7 @@ describe('after a restart both sides agree with Postgres', () => {
   });
 
   it('when the vector index file predates an addition and a deletion committed before a crash', async () => {
-    const directory = path.join(dataDir, 'indexes');
+    const directory = path.join(t.dataDir, 'indexes');
     const snapshot = await mkdtemp(path.join(tmpdir(), 'personas-hybrid-snapshot-'));
     try {
       await cp(directory, snapshot, { recursive: true });
@@ -241,15 +226,14 @@ describe('after a restart both sides agree with Postgres', () => {
         content: 'Stove notice: the MV-5120 burner valve sticks in frost; swap it for the new one.',
       });
       await deleteDocument('warranty.txt');
-      await t.app.close();
-      // The crash: Postgres has both changes, the index file on disk has neither.
-      await rm(directory, { recursive: true, force: true });
-      await cp(snapshot, directory, { recursive: true });
+      await t.restart(async () => {
+        // The crash: Postgres has both changes, the index file on disk has neither.
+        await rm(directory, { recursive: true, force: true });
+        await cp(snapshot, directory, { recursive: true });
+      });
     } finally {
       await rm(snapshot, { recursive: true, force: true });
     }
-    t = await startTestApp(ENV, { database, dataDir });
-    api = restClient(t.app.http);
     expect(t.app.indexReport.reasons[collectionId]).toMatch(/stale/);
     await expectBothSidesAgreeWithPostgres();
     expect((await search('Is there a fix for MV-5120?', 'hybrid'))[0]).toBe('stove-notice.txt');

@@ -37,6 +37,12 @@ export async function createActor(
 
 export const TEST_ADMIN = { email: 'admin@example.com', password: 'admin-password-1' };
 
+/** The environment that makes a test app create TEST_ADMIN at start. */
+export const TEST_ADMIN_ENV = {
+  ADMIN_EMAIL: TEST_ADMIN.email,
+  ADMIN_PASSWORD: TEST_ADMIN.password,
+};
+
 /** Logs in as the ADMIN_EMAIL account a test app was started with. */
 export async function adminActor(t: TestApp): Promise<Actor> {
   const api = restClient(t.app.http);

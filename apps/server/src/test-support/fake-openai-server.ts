@@ -86,3 +86,37 @@ export function sendEvent(res: ServerResponse, data: unknown): Promise<void> {
   const text = typeof data === 'string' ? data : JSON.stringify(data);
   return new Promise((resolve) => res.write(`data: ${text}\n\n`, () => resolve()));
 }
+
+/** A chat-completion stream chunk carrying one piece of the answer. */
+export function chatDelta(content: string) {
+  return { choices: [{ index: 0, delta: { content } }] };
+}
+
+/** Answers a chat completion with `content` (and `usage`, when given), as OpenAI's API does. */
+export function sendChatCompletion(res: ServerResponse, content: string, usage?: object): void {
+  sendJson(res, 200, {
+    id: 'chatcmpl-1',
+    object: 'chat.completion',
+    created: 0,
+    model: 'fake',
+    choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+    ...(usage ? { usage } : {}),
+  });
+}
+
+/**
+ * Streams `parts` as chat-completion chunks, then `usage` (when given) and `[DONE]` — or, with
+ * `leaveOpen`, nothing more: the stream stays open, as a model that stalls mid-answer leaves it.
+ */
+export async function streamChatCompletion(
+  res: ServerResponse,
+  parts: string[],
+  opts: { usage?: object; leaveOpen?: boolean } = {},
+): Promise<void> {
+  startEventStream(res);
+  for (const part of parts) await sendEvent(res, chatDelta(part));
+  if (opts.leaveOpen) return;
+  if (opts.usage) await sendEvent(res, { choices: [], usage: opts.usage });
+  await sendEvent(res, '[DONE]');
+  res.end();
+}

@@ -3,35 +3,61 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type App, createApp } from '../app';
 import { loadConfig } from '../env';
+import { type RestCall, restClient } from './rest-client';
 import { openTestDatabase, type TestDatabase } from './test-database';
 
 export interface TestApp extends AsyncDisposable {
-  app: App;
+  /** The running app: another one after each `restart`. */
+  readonly app: App;
+  /** REST through the whole HTTP stack of whichever app is running. */
+  api: RestCall;
   database: TestDatabase;
   dataDir: string;
+  /**
+   * Closes the app and starts another on the same database and data directory, as a server
+   * process restarts. `whileDown` runs in between: to damage the files as a crash would.
+   */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
 }
 
 /**
- * The whole server on a test database and data directory, not listening (use inject). Both are
- * fresh and removed on dispose — unless passed in, which is how a test restarts the server on
- * the same data: close the first app, then start another on its `database` and `dataDir`.
+ * The whole server on a fresh test database and data directory, not listening (use inject);
+ * both are removed on dispose.
  */
-export async function startTestApp(
-  env: Record<string, string> = {},
-  reuse: { database?: TestDatabase; dataDir?: string } = {},
-): Promise<TestApp> {
-  const dataDir = reuse.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'personas-test-')));
-  const database = reuse.database ?? (await openTestDatabase());
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dataDir, ...env });
-  const app = await createApp({ ...config, database });
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'personas-test-'));
+  const database = await openTestDatabase();
+  const start = () => {
+    const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dataDir, ...env });
+    return createApp({ ...config, database });
+  };
+  const removeData = async () => {
+    await database[Symbol.asyncDispose]();
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  let app: App;
+  try {
+    app = await start();
+  } catch (error) {
+    await removeData();
+    throw error;
+  }
+  const api: RestCall = (method, url, opts) => restClient(app.http)(method, url, opts);
   return {
-    app,
+    get app() {
+      return app;
+    },
+    api,
     database,
     dataDir,
+    async restart(whileDown) {
+      await app.close();
+      await whileDown?.();
+      app = await start();
+    },
     async [Symbol.asyncDispose]() {
       await app.close();
-      if (!reuse.database) await database[Symbol.asyncDispose]();
-      if (!reuse.dataDir) await rm(dataDir, { recursive: true, force: true });
+      await removeData();
     },
   };
 }

@@ -1,14 +1,16 @@
-import type { ServerResponse } from 'node:http';
 import { DomainError } from '@personas/contracts';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type FakeHandler,
   type FakeOpenAiServer,
+  sendChatCompletion,
   sendEvent,
   sendJson,
   startEventStream,
   startFakeOpenAiServer,
+  streamChatCompletion,
 } from '../../test-support/fake-openai-server';
+import { rejectionOf } from '../../test-support/rejection';
 import { buildPrompt } from '../prompt/build-prompt';
 import { estimatePromptTokens, estimateTextTokens } from './estimate-tokens';
 import { createHuggingFaceModel } from './huggingface-model';
@@ -55,40 +57,10 @@ async function serve(handler: FakeHandler): Promise<FakeOpenAiServer> {
   return server;
 }
 
-function reply(res: ServerResponse, content: string, usage?: object): void {
-  sendJson(res, 200, {
-    id: 'chatcmpl-1',
-    object: 'chat.completion',
-    created: 0,
-    model: 'm',
-    choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
-    ...(usage ? { usage } : {}),
-  });
-}
-
-const delta = (content: string) => ({ choices: [{ index: 0, delta: { content } }] });
-
-async function streamAnswer(res: ServerResponse, parts: string[], usage?: object): Promise<void> {
-  startEventStream(res);
-  for (const part of parts) await sendEvent(res, delta(part));
-  if (usage) await sendEvent(res, { choices: [], usage });
-  await sendEvent(res, '[DONE]');
-  res.end();
-}
-
 async function collect(events: AsyncIterable<CompletionEvent>): Promise<CompletionEvent[]> {
   const out: CompletionEvent[] = [];
   for await (const event of events) out.push(event);
   return out;
-}
-
-async function caught(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
 }
 
 function expectDomainError(error: unknown, code: string): DomainError {
@@ -103,7 +75,7 @@ describe('createHuggingFaceModel against an OpenAI-compatible server', () => {
   describe('complete', () => {
     it('sends the model, temperature, whole prompt, max_tokens and token, and returns the reply', async () => {
       const server = await serve((_req, res) =>
-        reply(res, 'Within 14 days.', {
+        sendChatCompletion(res, 'Within 14 days.', {
           prompt_tokens: 42,
           completion_tokens: 5,
           total_tokens: 47,
@@ -141,7 +113,7 @@ describe('createHuggingFaceModel against an OpenAI-compatible server', () => {
     });
 
     it('accepts an endpoint already ending in /v1, sends no Authorization without a token, and estimates missing usage', async () => {
-      const server = await serve((_req, res) => reply(res, 'Fourteen days.'));
+      const server = await serve((_req, res) => sendChatCompletion(res, 'Fourteen days.'));
       const model = createHuggingFaceModel({ endpointUrl: `${server.url}/v1/` });
       const req = request({ maxTokens: undefined });
 
@@ -162,17 +134,19 @@ describe('createHuggingFaceModel against an OpenAI-compatible server', () => {
       );
       const model = createHuggingFaceModel({ token: TOKEN, endpointUrl: server.url });
 
-      const error = expectDomainError(await caught(model.complete(request())), 'BAD_GATEWAY');
+      const error = expectDomainError(await rejectionOf(model.complete(request())), 'BAD_GATEWAY');
 
       expect(error.message).toBe('The language model failed: upstream answered HTTP 500');
       expect(error.message).not.toContain('secret');
+      // The upstream failure itself stays on `cause`, for the server's own log.
+      expect(error.cause).toBeInstanceOf(Error);
     });
 
     it('does not retry a 503', async () => {
       const server = await serve((_req, res) => sendJson(res, 503, { error: 'loading' }));
       const model = createHuggingFaceModel({ endpointUrl: server.url });
 
-      const error = expectDomainError(await caught(model.complete(request())), 'BAD_GATEWAY');
+      const error = expectDomainError(await rejectionOf(model.complete(request())), 'BAD_GATEWAY');
 
       expect(error.message).toContain('HTTP 503');
       expect(server.requests).toHaveLength(1);
@@ -185,7 +159,7 @@ describe('createHuggingFaceModel against an OpenAI-compatible server', () => {
       });
       const model = createHuggingFaceModel({ endpointUrl: server.url });
 
-      const error = expectDomainError(await caught(model.complete(request())), 'BAD_GATEWAY');
+      const error = expectDomainError(await rejectionOf(model.complete(request())), 'BAD_GATEWAY');
 
       expect(error.message).toBe('The language model failed: it sent a response without a message');
     });
@@ -196,7 +170,7 @@ describe('createHuggingFaceModel against an OpenAI-compatible server', () => {
       await server.close();
       const model = createHuggingFaceModel({ endpointUrl: url });
 
-      const error = expectDomainError(await caught(model.complete(request())), 'BAD_GATEWAY');
+      const error = expectDomainError(await rejectionOf(model.complete(request())), 'BAD_GATEWAY');
 
       expect(error.message).toBe('The language model failed: could not reach it');
     });
@@ -205,10 +179,15 @@ describe('createHuggingFaceModel against an OpenAI-compatible server', () => {
       const server = await serve(() => {});
       const model = createHuggingFaceModel({ endpointUrl: server.url, timeoutMs: 50 });
 
-      const error = expectDomainError(await caught(model.complete(request())), 'GATEWAY_TIMEOUT');
+      const error = expectDomainError(
+        await rejectionOf(model.complete(request())),
+        'GATEWAY_TIMEOUT',
+      );
 
       expect(error.message).toBe('The language model did not answer within 50 ms');
-      await server.requests[0]!.closed;
+      // On a loaded machine 50 ms can pass before the request has even arrived: whatever did
+      // arrive was hung up on.
+      await Promise.all(server.requests.map((r) => r.closed));
     });
 
     it('aborts the upstream request when the caller aborts, with the caller’s reason', async () => {
@@ -216,7 +195,7 @@ describe('createHuggingFaceModel against an OpenAI-compatible server', () => {
       const model = createHuggingFaceModel({ endpointUrl: server.url });
       const controller = new AbortController();
 
-      const pending = caught(model.complete(request({ signal: controller.signal })));
+      const pending = rejectionOf(model.complete(request({ signal: controller.signal })));
       const received = await server.nextRequest();
       controller.abort();
       const error = await pending;
@@ -230,7 +209,7 @@ describe('createHuggingFaceModel against an OpenAI-compatible server', () => {
       // No endpointUrl and no hf_ token: the client refuses before any network call.
       const model = createHuggingFaceModel({ token: 'sk-not-hf' });
 
-      const error = expectDomainError(await caught(model.complete(request())), 'BAD_GATEWAY');
+      const error = expectDomainError(await rejectionOf(model.complete(request())), 'BAD_GATEWAY');
 
       expect(error.message).toContain('the client refused the request');
     });
@@ -239,9 +218,8 @@ describe('createHuggingFaceModel against an OpenAI-compatible server', () => {
   describe('stream', () => {
     it('yields the tokens in order, then done with their concatenation and the reported usage', async () => {
       const server = await serve((_req, res) =>
-        streamAnswer(res, ['Refunds ', 'arrive ', 'within ', '14 days.'], {
-          prompt_tokens: 40,
-          completion_tokens: 4,
+        streamChatCompletion(res, ['Refunds ', 'arrive ', 'within ', '14 days.'], {
+          usage: { prompt_tokens: 40, completion_tokens: 4 },
         }),
       );
       const model = createHuggingFaceModel({ token: TOKEN, endpointUrl: server.url });
@@ -274,7 +252,7 @@ describe('createHuggingFaceModel against an OpenAI-compatible server', () => {
     });
 
     it('estimates usage when the server reports none', async () => {
-      const server = await serve((_req, res) => streamAnswer(res, ['Four', 'teen']));
+      const server = await serve((_req, res) => streamChatCompletion(res, ['Four', 'teen']));
       const model = createHuggingFaceModel({ endpointUrl: server.url });
       const req = request();
 
@@ -298,7 +276,7 @@ describe('createHuggingFaceModel against an OpenAI-compatible server', () => {
       const run = async () => {
         for await (const event of model.stream(request())) seen.push(event);
       };
-      const error = expectDomainError(await caught(run()), 'BAD_GATEWAY');
+      const error = expectDomainError(await rejectionOf(run()), 'BAD_GATEWAY');
 
       expect(error.message).toBe('The language model failed: upstream answered HTTP 500');
       expect(seen).toEqual([]);
@@ -310,8 +288,7 @@ describe('createHuggingFaceModel against an OpenAI-compatible server', () => {
         breakNow = resolve;
       });
       const server = await serve(async (_req, res) => {
-        startEventStream(res);
-        await sendEvent(res, delta('Refunds '));
+        await streamChatCompletion(res, ['Refunds '], { leaveOpen: true });
         await broken;
         res.socket?.destroy();
       });
@@ -324,7 +301,7 @@ describe('createHuggingFaceModel against an OpenAI-compatible server', () => {
           breakNow();
         }
       };
-      const error = expectDomainError(await caught(run()), 'BAD_GATEWAY');
+      const error = expectDomainError(await rejectionOf(run()), 'BAD_GATEWAY');
 
       expect(error.message).toBe('The language model failed: the connection to it broke');
       expect(seen).toEqual([{ type: 'token', text: 'Refunds ' }]);
@@ -332,15 +309,14 @@ describe('createHuggingFaceModel against an OpenAI-compatible server', () => {
 
     it('throws BAD_GATEWAY when the server reports an error inside the stream', async () => {
       const server = await serve(async (_req, res) => {
-        startEventStream(res);
-        await sendEvent(res, delta('Ref'));
+        await streamChatCompletion(res, ['Ref'], { leaveOpen: true });
         await sendEvent(res, { error: { message: 'CUDA out of memory' } });
         res.end();
       });
       const model = createHuggingFaceModel({ endpointUrl: server.url });
 
       const error = expectDomainError(
-        await caught(collect(model.stream(request()))),
+        await rejectionOf(collect(model.stream(request()))),
         'BAD_GATEWAY',
       );
 
@@ -356,7 +332,7 @@ describe('createHuggingFaceModel against an OpenAI-compatible server', () => {
       const model = createHuggingFaceModel({ endpointUrl: server.url });
 
       const error = expectDomainError(
-        await caught(collect(model.stream(request()))),
+        await rejectionOf(collect(model.stream(request()))),
         'BAD_GATEWAY',
       );
 
@@ -367,14 +343,14 @@ describe('createHuggingFaceModel against an OpenAI-compatible server', () => {
       const server = await serve(() => {});
       const model = createHuggingFaceModel({ endpointUrl: server.url, timeoutMs: 50 });
 
-      expectDomainError(await caught(collect(model.stream(request()))), 'GATEWAY_TIMEOUT');
-      await server.requests[0]!.closed;
+      expectDomainError(await rejectionOf(collect(model.stream(request()))), 'GATEWAY_TIMEOUT');
+      // As above: whatever arrived in the 50 ms was hung up on.
+      await Promise.all(server.requests.map((r) => r.closed));
     });
 
     it('throws GATEWAY_TIMEOUT when the stream stalls after some tokens', async () => {
       const server = await serve(async (_req, res) => {
-        startEventStream(res);
-        await sendEvent(res, delta('Refunds '));
+        await streamChatCompletion(res, ['Refunds '], { leaveOpen: true });
       });
       const model = createHuggingFaceModel({ endpointUrl: server.url, timeoutMs: 500 });
       const seen: CompletionEvent[] = [];
@@ -382,15 +358,14 @@ describe('createHuggingFaceModel against an OpenAI-compatible server', () => {
       const run = async () => {
         for await (const event of model.stream(request())) seen.push(event);
       };
-      expectDomainError(await caught(run()), 'GATEWAY_TIMEOUT');
+      expectDomainError(await rejectionOf(run()), 'GATEWAY_TIMEOUT');
 
       expect(seen).toEqual([{ type: 'token', text: 'Refunds ' }]);
     });
 
     it('aborts the upstream stream when the caller aborts mid-way', async () => {
       const server = await serve(async (_req, res) => {
-        startEventStream(res);
-        await sendEvent(res, delta('Refunds '));
+        await streamChatCompletion(res, ['Refunds '], { leaveOpen: true });
       });
       const model = createHuggingFaceModel({ endpointUrl: server.url });
       const controller = new AbortController();
@@ -400,7 +375,7 @@ describe('createHuggingFaceModel against an OpenAI-compatible server', () => {
           controller.abort();
         }
       };
-      const error = await caught(run());
+      const error = await rejectionOf(run());
 
       expect((error as Error).name).toBe('AbortError');
       await server.requests[0]!.closed;
@@ -408,8 +383,7 @@ describe('createHuggingFaceModel against an OpenAI-compatible server', () => {
 
     it('hangs up on the server when the consumer stops reading early', async () => {
       const server = await serve(async (_req, res) => {
-        startEventStream(res);
-        await sendEvent(res, delta('Refunds '));
+        await streamChatCompletion(res, ['Refunds '], { leaveOpen: true });
       });
       const model = createHuggingFaceModel({ endpointUrl: server.url });
 

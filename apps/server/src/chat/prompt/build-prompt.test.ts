@@ -29,6 +29,18 @@ function conversation(pairs: number): HistoryMessage[] {
   ]).flat();
 }
 
+/** System prompt 'S', no passages, `history`, then the message 'new': ten tokens a message. */
+function withTenTokenMessages(history: HistoryMessage[], budgetTokens: number) {
+  return buildPrompt({
+    systemPrompt: 'S',
+    passages: [],
+    history,
+    message: 'new',
+    budgetTokens,
+    estimateTokens: tenTokens,
+  });
+}
+
 describe('buildPrompt', () => {
   it('sends the system prompt with numbered, sourced passages, then history, then the message', () => {
     const built = buildPrompt({
@@ -77,14 +89,7 @@ describe('buildPrompt', () => {
 
   it('drops the oldest turns first and keeps each question with its answer', () => {
     // System + message + two pairs fit; a third pair does not.
-    const built = buildPrompt({
-      systemPrompt: 'S',
-      passages: [],
-      history: conversation(3),
-      message: 'new',
-      budgetTokens: 6 * perMessage + perMessage - 1,
-      estimateTokens: tenTokens,
-    });
+    const built = withTenTokenMessages(conversation(3), 6 * perMessage + perMessage - 1);
     expect(built.messages.map((m) => m.content)).toEqual([
       'S',
       'question 2',
@@ -98,14 +103,7 @@ describe('buildPrompt', () => {
   });
 
   it('never sends an answer without its question, even when the answer alone would fit', () => {
-    const built = buildPrompt({
-      systemPrompt: 'S',
-      passages: [],
-      history: conversation(1),
-      message: 'new',
-      budgetTokens: 3 * perMessage,
-      estimateTokens: tenTokens,
-    });
+    const built = withTenTokenMessages(conversation(1), 3 * perMessage);
     expect(built.messages.map((m) => m.content)).toEqual(['S', 'new']);
     expect(built.includedHistory).toBe(0);
   });
@@ -117,24 +115,10 @@ describe('buildPrompt', () => {
       { role: 'assistant', content: 'a1' },
       { role: 'user', content: 'q2' },
     ];
-    const all = buildPrompt({
-      systemPrompt: 'S',
-      passages: [],
-      history,
-      message: 'new',
-      budgetTokens: 1000,
-      estimateTokens: tenTokens,
-    });
+    const all = withTenTokenMessages(history, 1000);
     expect(all.messages.map((m) => m.content)).toEqual(['S', 'welcome', 'q1', 'a1', 'q2', 'new']);
 
-    const last = buildPrompt({
-      systemPrompt: 'S',
-      passages: [],
-      history,
-      message: 'new',
-      budgetTokens: 3 * perMessage,
-      estimateTokens: tenTokens,
-    });
+    const last = withTenTokenMessages(history, 3 * perMessage);
     expect(last.messages.map((m) => m.content)).toEqual(['S', 'q2', 'new']);
   });
 

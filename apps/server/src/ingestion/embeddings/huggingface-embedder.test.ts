@@ -1,7 +1,9 @@
+import { EventEmitter, once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DimensionMismatchError } from '../../retrieval/vector/errors';
+import { rejectionOf } from '../../test-support/rejection';
 import { EmbeddingTimeoutError, EmbeddingUpstreamError } from './errors';
 import { createHuggingFaceEmbedder } from './huggingface-embedder';
 
@@ -17,8 +19,11 @@ type Reply =
   | { kind: 'status'; status: number; body: string; contentType: string }
   | { kind: 'hang' };
 
-/** A fake text-embeddings-inference server: vector i of a batch is [len(text), i + 1, 1, 1, …]. */
-class FakeEmbeddingServer {
+/**
+ * A fake text-embeddings-inference server: vector i of a batch is [len(text), i + 1, 1, 1, …].
+ * Emits `request` as each one arrives.
+ */
+class FakeEmbeddingServer extends EventEmitter<{ request: [Received] }> {
   readonly requests: Received[] = [];
   reply: Reply = { kind: 'vectors', dims: 4 };
   private server: Server | null = null;
@@ -31,7 +36,9 @@ class FakeEmbeddingServer {
       });
       req.on('end', () => {
         const body = JSON.parse(raw) as { inputs: string[] };
-        this.requests.push({ method: req.method!, path: req.url!, headers: req.headers, body });
+        const received = { method: req.method!, path: req.url!, headers: req.headers, body };
+        this.requests.push(received);
+        this.emit('request', received);
         const reply = this.reply;
         if (reply.kind === 'hang') return;
         if (reply.kind === 'status') {
@@ -63,13 +70,6 @@ class FakeEmbeddingServer {
 }
 
 const norm = (v: number[]) => Math.hypot(...v);
-const catchError = async (promise: Promise<unknown>): Promise<unknown> =>
-  promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (error: unknown) => error,
-  );
 
 describe('createHuggingFaceEmbedder against a local feature-extraction server', () => {
   const fake = new FakeEmbeddingServer();
@@ -170,7 +170,7 @@ describe('createHuggingFaceEmbedder against a local feature-extraction server', 
       contentType: 'application/json',
     };
     const embedder = createHuggingFaceEmbedder({ model: 'my-model', endpointUrl: base });
-    const error = await catchError(embedder.embed(['x']));
+    const error = await rejectionOf(embedder.embed(['x']));
     expect(error).toBeInstanceOf(EmbeddingUpstreamError);
     expect((error as EmbeddingUpstreamError).code).toBe('BAD_GATEWAY');
     expect((error as Error).message).toMatch(/my-model.*HTTP 500.*CUDA out of memory/);
@@ -179,7 +179,7 @@ describe('createHuggingFaceEmbedder against a local feature-extraction server', 
   it('does not retry a 503 (the client would otherwise retry forever)', async () => {
     fake.reply = { kind: 'status', status: 503, body: 'loading', contentType: 'text/plain' };
     const embedder = createHuggingFaceEmbedder({ model: 'm', endpointUrl: base });
-    const error = await catchError(embedder.embed(['x']));
+    const error = await rejectionOf(embedder.embed(['x']));
     expect((error as EmbeddingUpstreamError).code).toBe('BAD_GATEWAY');
     expect(fake.requests).toHaveLength(1);
   });
@@ -195,7 +195,7 @@ describe('createHuggingFaceEmbedder against a local feature-extraction server', 
     ];
     for (const reply of replies) {
       fake.reply = reply;
-      const error = await catchError(embedder.embed(['a', 'b', 'c']));
+      const error = await rejectionOf(embedder.embed(['a', 'b', 'c']));
       expect(error, JSON.stringify(reply)).toBeInstanceOf(EmbeddingUpstreamError);
       expect((error as EmbeddingUpstreamError).code).toBe('BAD_GATEWAY');
     }
@@ -208,7 +208,7 @@ describe('createHuggingFaceEmbedder against a local feature-extraction server', 
       endpointUrl: base,
       timeoutMs: 150,
     });
-    const error = await catchError(embedder.embed(['x']));
+    const error = await rejectionOf(embedder.embed(['x']));
     expect(error).toBeInstanceOf(EmbeddingTimeoutError);
     expect((error as EmbeddingTimeoutError).code).toBe('GATEWAY_TIMEOUT');
     expect((error as Error).message).toContain('slow-model');
@@ -218,8 +218,10 @@ describe('createHuggingFaceEmbedder against a local feature-extraction server', 
     fake.reply = { kind: 'hang' };
     const embedder = createHuggingFaceEmbedder({ model: 'm', endpointUrl: base });
     const controller = new AbortController();
-    const pending = catchError(embedder.embed(['x'], { signal: controller.signal }));
-    while (fake.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const arrived = once(fake, 'request', { signal: AbortSignal.timeout(10_000) });
+    const pending = rejectionOf(embedder.embed(['x'], { signal: controller.signal }));
+    // Abort only once the request is at the server, so it is the in-flight call that is cut.
+    await arrived;
     controller.abort(new Error('client disconnected'));
     const error = await pending;
     expect(error).toBeInstanceOf(Error);
@@ -229,7 +231,7 @@ describe('createHuggingFaceEmbedder against a local feature-extraction server', 
   it('refuses vectors of the wrong size with BAD_REQUEST', async () => {
     fake.reply = { kind: 'vectors', dims: 4 };
     const configured = createHuggingFaceEmbedder({ model: 'm', endpointUrl: base, dimensions: 8 });
-    const error = await catchError(configured.embed(['x']));
+    const error = await rejectionOf(configured.embed(['x']));
     expect(error).toBeInstanceOf(DimensionMismatchError);
     expect((error as DimensionMismatchError).code).toBe('BAD_REQUEST');
     expect((error as Error).message).toContain('expected 8 dimensions, got 4');
@@ -237,7 +239,7 @@ describe('createHuggingFaceEmbedder against a local feature-extraction server', 
     const learned = createHuggingFaceEmbedder({ model: 'm', endpointUrl: base });
     await learned.embed(['x']);
     fake.reply = { kind: 'vectors', dims: 5 };
-    const drift = await catchError(learned.embed(['y']));
+    const drift = await rejectionOf(learned.embed(['y']));
     expect((drift as DimensionMismatchError).code).toBe('BAD_REQUEST');
   });
 
@@ -246,7 +248,7 @@ describe('createHuggingFaceEmbedder against a local feature-extraction server', 
     const url = await closed.start();
     await closed.stop();
     const embedder = createHuggingFaceEmbedder({ model: 'm', endpointUrl: url });
-    const error = await catchError(embedder.embed(['x']));
+    const error = await rejectionOf(embedder.embed(['x']));
     expect(error).toBeInstanceOf(EmbeddingUpstreamError);
     expect((error as Error).message).toMatch(/could not be reached/);
   });

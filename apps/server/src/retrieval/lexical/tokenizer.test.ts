@@ -11,6 +11,21 @@ describe('tokenize', () => {
     ]);
   });
 
+  it('drops only a short stop set, keeping the words that carry meaning in a query', () => {
+    // Lucene's English set ("not" is in it): BM25's idf discounts other common words anyway.
+    const terms = tokenize('Cells between doses, after and during treatment: not without risk');
+    expect(terms).toEqual([
+      'cell',
+      'between',
+      'dose',
+      'after',
+      'dure',
+      'treatment',
+      'without',
+      'risk',
+    ]);
+  });
+
   it('conflates inflected forms of the same word', () => {
     expect(tokenize('mutations')).toEqual(tokenize('mutation'));
     expect(tokenize('Increased')).toEqual(tokenize('increasing'));

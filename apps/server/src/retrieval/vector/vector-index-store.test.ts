@@ -51,6 +51,10 @@ class FakeChunkSource implements ChunkVectorSource {
   }
 }
 
+/** Each collection's index file and its sidecar, as they are named on disk. */
+const filesOf = (...collectionIds: string[]) =>
+  collectionIds.flatMap((id) => [`${id}.hnsw`, `${id}.hnsw.meta.json`]);
+
 function makeChunks(first: number, n: number): VectorItem[] {
   return Array.from({ length: n }, (_, i) => ({ label: first + i, vector: randomVector() }));
 }
@@ -104,14 +108,7 @@ describe('VectorIndexStore.openAll', () => {
     expect(report.reasons.alpha).toBe('missing');
     expect(store.get('alpha')!.count).toBe(300);
     expect(store.get('empty')!.count).toBe(0);
-    expect((await readdir(dir)).sort()).toEqual([
-      'alpha.hnsw',
-      'alpha.hnsw.meta.json',
-      'beta.hnsw',
-      'beta.hnsw.meta.json',
-      'empty.hnsw',
-      'empty.hnsw.meta.json',
-    ]);
+    expect((await readdir(dir)).sort()).toEqual(filesOf('alpha', 'beta', 'empty'));
   });
 
   it('reuses persisted indexes that match the source, without reading vectors', async () => {
@@ -200,16 +197,9 @@ describe('VectorIndexStore.openAll', () => {
     const report = await second.openAll();
     expect(report.removedFiles).toEqual([
       'alpha.hnsw.tmp-123-0f8fad5b-d9cb-469f-a165-70867728950e',
-      'beta.hnsw',
-      'beta.hnsw.meta.json',
+      ...filesOf('beta'),
     ]);
-    expect((await readdir(dir)).sort()).toEqual([
-      'README.txt',
-      'alpha.hnsw',
-      'alpha.hnsw.meta.json',
-      'empty.hnsw',
-      'empty.hnsw.meta.json',
-    ]);
+    expect((await readdir(dir)).sort()).toEqual(['README.txt', ...filesOf('alpha', 'empty')]);
   });
 
   it('can be opened only once', async () => {
