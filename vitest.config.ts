@@ -1,6 +1,11 @@
+import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // Workspace packages export their TypeScript sources under this condition (and their build
+  // otherwise, for the published SDK): tests run the sources, no build first. Vitest hands these
+  // conditions to its workers as `--conditions`.
+  ssr: { resolve: { conditions: ['@personas/source', ...defaultServerConditions] } },
   test: {
     include: [
       'packages/*/src/**/*.test.ts',

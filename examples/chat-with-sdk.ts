@@ -2,7 +2,10 @@
 // streamed reply as an async iterator.
 //
 //   PERSONAS_URL=http://127.0.0.1:3000 PERSONAS_TOKEN=… PERSONA_ID=… \
-//     node --import tsx examples/chat-with-sdk.ts "How long is green tea brewed?"
+//     node --conditions=@personas/source --import tsx examples/chat-with-sdk.ts \
+//     "How long is green tea brewed?"
+//
+// (The condition resolves @personas/sdk to its sources; without it, build the SDK first.)
 import { createPersonasClient, PersonasError } from '@personas/sdk';
 import { readExampleConfig } from './config';
 

@@ -1,7 +1,8 @@
-// The SDK as a third party gets it: built, packed with `npm pack`, installed from the tarball in a
-// project outside the workspace, type-checked with `tsc` and run against a live server.
+// The SDK as a third party gets it: packed by a plain `npm pack` in packages/sdk (which builds it
+// first), installed from the tarball in a project outside the workspace, imported under Node,
+// type-checked with `tsc` and run against a live server.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -146,7 +147,9 @@ const STRICT_TSCONFIG = {
 
 let server: ServerProcess;
 let consumer: string;
-let packed: { files: { path: string }[]; dependencies: Record<string, string> };
+/** What the tarball holds, without npm's `package/` prefix. */
+let packedFiles: string[];
+const installed = (file: string) => path.join(consumer, 'node_modules/@personas/sdk', file);
 
 const skipped = Boolean(process.env.TEST_DATABASE_URL);
 
@@ -157,16 +160,17 @@ beforeAll(async () => {
   const [started, prepared] = await Promise.allSettled([
     startServerProcess(adminEnv()),
     (async () => {
-      await sh('npm', ['run', 'build', '-w', '@personas/sdk'], REPO);
-      const { stdout } = await sh(
-        'npm',
-        ['pack', './dist', '--pack-destination', consumer, '--json'],
-        SDK_DIR,
-      );
-      const [info] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
-      if (!info) throw new Error(`npm pack printed nothing:\n${stdout}`);
-      const manifest = JSON.parse(await readFile(path.join(SDK_DIR, 'dist/package.json'), 'utf8'));
-      packed = { files: info.files, dependencies: manifest.dependencies };
+      // No build beforehand: the pack's own `prepack` has to make dist/.
+      await rm(path.join(SDK_DIR, 'dist'), { recursive: true, force: true });
+      await sh('npm', ['pack', '--pack-destination', consumer], SDK_DIR);
+      const tarballs = (await readdir(consumer)).filter((name) => name.endsWith('.tgz'));
+      if (tarballs.length !== 1) throw new Error(`npm pack made ${tarballs.join(', ') || 'none'}`);
+      const tarball = path.join(consumer, tarballs[0] ?? '');
+      const { stdout: listing } = await sh('tar', ['-tzf', tarball], consumer);
+      packedFiles = listing
+        .split('\n')
+        .filter(Boolean)
+        .map((entry) => entry.replace(/^package\//, ''));
 
       await writeFile(
         path.join(consumer, 'package.json'),
@@ -177,7 +181,7 @@ beforeAll(async () => {
         'npm',
         [
           'install',
-          path.join(consumer, info.filename),
+          tarball,
           'typescript@5.9',
           '@types/node@20',
           '--no-audit',
@@ -206,26 +210,51 @@ const tsc = (project: string) =>
 // Nothing here depends on the database (its server runs on PGlite either way): CI runs the suite
 // once on PGlite and once with TEST_DATABASE_URL, and the second pass would only repeat this.
 describe.skipIf(skipped)('the packed SDK, installed outside the workspace', () => {
-  it('ships only the built files, and depends on @trpc/client and eventsource-parser alone', () => {
-    expect(packed.files.map((f) => f.path).sort()).toEqual([
+  it('ships only the built files, the README and the LICENSE', () => {
+    expect(packedFiles.sort()).toEqual([
+      'LICENSE',
       'README.md',
-      'index.d.ts',
-      'index.js',
-      'index.js.map',
+      'dist/index.d.ts',
+      'dist/index.js',
+      'dist/index.js.map',
       'package.json',
     ]);
-    expect(Object.keys(packed.dependencies).sort()).toEqual(['@trpc/client', 'eventsource-parser']);
+  });
+
+  it('installs a manifest that points at the build and depends on @trpc/client and eventsource-parser alone', async () => {
+    const manifest = JSON.parse(await readFile(installed('package.json'), 'utf8'));
+    expect(manifest.exports['.']).toMatchObject({
+      types: './dist/index.d.ts',
+      import: './dist/index.js',
+    });
+    expect(manifest).toMatchObject({ main: './dist/index.js', types: './dist/index.d.ts' });
+    expect(manifest.license).toBe('MIT');
+    expect(Object.keys(manifest.dependencies).sort()).toEqual([
+      '@trpc/client',
+      'eventsource-parser',
+    ]);
+    expect(Object.keys(manifest.peerDependencies)).toEqual(['@trpc/server']);
+    // Its own engines, not the server's: what the built code and @trpc/client need.
+    expect(manifest.engines.node).toBe('>=20');
+  });
+
+  it('imports under Node', async () => {
+    const { stdout } = await sh(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "const sdk = await import('@personas/sdk'); console.log(JSON.stringify(Object.keys(sdk)));",
+      ],
+      consumer,
+    );
+    expect(JSON.parse(stdout)).toEqual(
+      expect.arrayContaining(['createPersonasClient', 'PersonasError']),
+    );
   });
 
   it('installs without the private workspace packages', async () => {
-    const installed = JSON.parse(
-      await readFile(path.join(consumer, 'node_modules/@personas/sdk/package.json'), 'utf8'),
-    );
-    expect(installed.exports['.']).toMatchObject({ types: './index.d.ts', import: './index.js' });
-    const declarations = await readFile(
-      path.join(consumer, 'node_modules/@personas/sdk/index.d.ts'),
-      'utf8',
-    );
+    const declarations = await readFile(installed('dist/index.d.ts'), 'utf8');
     // It imports @trpc/* alone: not the private contracts, nor what they are written with.
     const imported = [...declarations.matchAll(/(?:from|import\()\s*['"]([^'"]+)['"]/g)].map(
       (m) => m[1],
@@ -234,6 +263,22 @@ describe.skipIf(skipped)('the packed SDK, installed outside the workspace', () =
     await expect(
       readFile(path.join(consumer, 'node_modules/@personas/contracts/package.json')),
     ).rejects.toThrow();
+  });
+
+  it("links its README to absolute addresses, the repository's by its manifest's URL", async () => {
+    const manifest = JSON.parse(await readFile(installed('package.json'), 'utf8'));
+    const repository = String(manifest.repository.url)
+      .replace(/^git\+/, '')
+      .replace(/\.git$/, '');
+    const readme = await readFile(installed('README.md'), 'utf8');
+    const links = [...readme.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1] ?? '');
+    expect(links.length).toBeGreaterThan(0);
+    for (const link of links) {
+      // A relative link resolves against the registry's page, where the repository's files are not.
+      expect(URL.canParse(link), link).toBe(true);
+      if (new URL(link).host === new URL(repository).host)
+        expect(link.startsWith(repository), link).toBe(true);
+    }
   });
 
   it('type-checks a script with tsc, every declaration included', async () => {

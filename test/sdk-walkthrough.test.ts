@@ -526,7 +526,9 @@ describe('the product, walked through the SDK and through REST', () => {
     const run = promisify(execFile);
     const root = fileURLToPath(new URL('..', import.meta.url));
     const runExample = async (file: string) => {
-      const { stdout } = await run(process.execPath, ['--import', 'tsx', file, QUESTION], {
+      // The condition resolves @personas/sdk to its sources, as in the tests: no build needed.
+      const args = ['--conditions=@personas/source', '--import', 'tsx', file, QUESTION];
+      const { stdout } = await run(process.execPath, args, {
         cwd: root,
         env: {
           PATH: process.env.PATH ?? '',
