@@ -72,8 +72,14 @@ describe('error responses', () => {
       for (const [status, response] of Object.entries(op.responses)) {
         if (Number(status) < 400) continue;
         expect(response.content, `${key} ${status}`).toEqual({
-          'application/json': { schema: { $ref: '#/components/schemas/Error' } },
+          'application/json': {
+            schema: { $ref: '#/components/schemas/Error' },
+            example: { detail: expect.any(String), code: expect.any(String) },
+          },
         });
+        const media = response.content?.['application/json'] as { example?: { code: string } };
+        const code = media?.example?.code as keyof typeof ERROR_CODES;
+        expect(ERROR_CODES[code], `${key} ${status}`).toBe(Number(status));
       }
     }
     const error = doc.components?.schemas?.Error as { properties: { code: Json } };

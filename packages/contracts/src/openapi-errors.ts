@@ -58,7 +58,13 @@ export function errorResponse(failures: readonly Failure[]) {
     ...(failures.some((f) => f.retryAfter)
       ? { headers: { 'Retry-After': { $ref: RETRY_AFTER_REF } } }
       : {}),
-    content: { 'application/json': { schema: { $ref: ERROR_SCHEMA_REF } } },
+    content: {
+      'application/json': {
+        schema: { $ref: ERROR_SCHEMA_REF },
+        // Without it, viewers sample the schema and show the first code of the enum on every status.
+        ...(failures[0] ? { example: { detail: failures[0].when, code: failures[0].code } } : {}),
+      },
+    },
   };
 }
 
