@@ -1,36 +1,71 @@
+import type { AnyRouter } from '@trpc/server';
 import { generateOpenApiDocument, type OpenAPIObject } from 'trpc-to-openapi';
+import type { ZodOpenApiPathsObject } from 'zod-openapi';
+import { API_TAGS, type DocumentedMeta } from './openapi';
+import { CHAT_STREAM_PATH, chatStreamFailures, chatStreamPaths } from './openapi-chat-stream';
+import {
+  errorBodySchema,
+  errorResponses,
+  type Failure,
+  failures as f,
+  retryAfterHeader,
+} from './openapi-errors';
+import { PARAMETER_EXAMPLES, REQUEST_EXAMPLES } from './openapi-examples';
 import { appRouter } from './root';
 
-/** The REST error body: the same for every route and status. */
-const errorBodySchema = {
-  type: 'object',
-  required: ['detail', 'code'],
-  properties: {
-    detail: { type: 'string', description: 'One sentence a person can act on' },
-    code: { type: 'string', description: 'The tRPC error code, e.g. NOT_FOUND' },
-    issues: {
-      type: 'array',
-      description: 'On 400: which field failed validation, and why',
-      items: {
-        type: 'object',
-        required: ['path', 'message', 'code'],
-        properties: {
-          path: { type: 'string' },
-          message: { type: 'string' },
-          code: { type: 'string' },
-        },
-      },
-    },
-  },
-} as const;
+type Json = Record<string, unknown>;
+interface Operation extends Json {
+  parameters?: (Json & { name: string })[];
+  requestBody?: { content?: Record<string, { schema?: Json }> };
+  responses: Record<string, unknown>;
+  security?: unknown[];
+}
+
+interface ProcedureDef {
+  inputs: unknown[];
+  meta?: {
+    openapi?: { method: string; path: string; protect?: boolean };
+    documented?: DocumentedMeta;
+  };
+}
+
+const SECURED = [{ bearerAuth: [] }];
 
 /**
- * The OpenAPI 3.1 document of every REST route, generated from the procedures' meta.
- * trpc-to-openapi documents errors as `{message}`; our REST layer sends `{detail, code, issues?}`,
- * so every error response is pointed at one `Error` schema here.
+ * The OpenAPI 3.1 document of every REST route, generated from the procedures' meta by
+ * trpc-to-openapi and completed here: each operation's own error responses (from the failures its
+ * router names, plus those of invalid input, a JSON body and a token), `security: []` on public
+ * operations, tag descriptions, parameter examples and the streaming chat route.
  */
 export function createOpenApiDocument(opts: { version: string }): OpenAPIObject {
-  const doc = generateOpenApiDocument(appRouter, {
+  const doc = documentRouter(appRouter, { ...opts, paths: chatStreamPaths() });
+  // The stream takes the chat procedure's input (`chat.stream` and `chat.send` share one
+  // schema), so its parameters and body are the generated ones of `POST …/chat`.
+  const send = operationAt(doc, '/personas/{persona_id}/chat', 'POST');
+  const { responses, ...stream } = operationAt(doc, CHAT_STREAM_PATH, 'POST');
+  const completed: Operation = {
+    ...stream,
+    parameters: structuredClone(send.parameters),
+    requestBody: structuredClone(send.requestBody),
+    responses,
+  };
+  completeOperation(completed, {
+    failures: [f.invalidInput, ...chatStreamFailures],
+    protect: true,
+  });
+  (doc.paths as Record<string, Record<string, Operation>>)[CHAT_STREAM_PATH] = { post: completed };
+  return doc;
+}
+
+/**
+ * The document of any router whose REST procedures set their meta with `rest()`, plus `paths`
+ * described by hand (whose operations the caller completes).
+ */
+export function documentRouter(
+  router: AnyRouter,
+  opts: { version: string; paths?: ZodOpenApiPathsObject },
+): OpenAPIObject {
+  const doc = generateOpenApiDocument(router, {
     title: 'Personas API',
     description:
       'AI personas with retrieval-grounded chat. Every route here is also a tRPC procedure at /trpc.',
@@ -43,81 +78,93 @@ export function createOpenApiDocument(opts: { version: string }): OpenAPIObject 
         description: 'A session token (from login or register) or an API key',
       },
     },
+    defs: { Error: errorBodySchema },
+    paths: opts.paths,
   });
-  doc.components = { ...doc.components, schemas: { ...doc.components?.schemas } };
-  doc.components.schemas = { ...doc.components.schemas, Error: errorBodySchema as never };
-  for (const item of Object.values(doc.paths ?? {})) {
-    for (const operation of Object.values(item ?? {})) {
-      const responses = (operation as { responses?: Record<string, { content?: unknown }> })
-        .responses;
-      for (const [status, response] of Object.entries(responses ?? {})) {
-        if (Number(status) >= 400) {
-          response.content = {
-            'application/json': { schema: { $ref: '#/components/schemas/Error' } },
-          };
-        }
-      }
-    }
-  }
-  doc.paths = { ...doc.paths, ...chatStreamPath() };
-  // Error schemas generated per code are no longer referenced once replaced above.
-  for (const name of Object.keys(doc.components.schemas ?? {})) {
-    if (name.startsWith('error.')) delete doc.components.schemas[name];
+  doc.tags = Object.entries(API_TAGS).map(([name, description]) => ({ name, description }));
+  doc.components = {
+    ...doc.components,
+    headers: { ...doc.components?.headers, 'Retry-After': retryAfterHeader as never },
+  };
+
+  const procedures = router._def.procedures as Record<string, { _def: ProcedureDef }>;
+  for (const [name, { _def: def }] of Object.entries(procedures)) {
+    const openapi = def.meta?.openapi;
+    if (!openapi) continue;
+    const documented = def.meta?.documented;
+    if (!documented) throw new Error(`${name}: set its OpenAPI meta with rest()`);
+    const operation = operationAt(doc, openapi.path, openapi.method);
+    const protect = openapi.protect ?? true;
+    completeOperation(operation, {
+      failures: [...(documented.takesInput ? [f.invalidInput] : []), ...documented.failures],
+      protect,
+    });
+    keepStrictBody(operation, def.inputs[0]);
+    addParameterExamples(operation);
+    addBodyExample(operation, (REQUEST_EXAMPLES as Record<string, unknown>)[name]);
   }
   return doc;
 }
 
-const errorResponse = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-});
+function operationAt(doc: OpenAPIObject, path: string, method: string): Operation {
+  const operation = (doc.paths?.[path] as Record<string, Operation> | undefined)?.[
+    method.toLowerCase()
+  ];
+  if (!operation) throw new Error(`No operation ${method} ${path} in the generated document`);
+  return operation;
+}
+
+/** Error responses from the operation's failures, and its security stated either way. */
+function completeOperation(
+  operation: Operation,
+  opts: { failures: readonly Failure[]; protect: boolean },
+): void {
+  const all: Failure[] = [...opts.failures];
+  // The host parses every body before a procedure runs: these can answer any body route.
+  if (operation.requestBody) all.push(f.malformedJson, f.bodyTooLarge, f.notJson);
+  if (opts.protect) all.push(f.unauthenticated);
+  const success = Object.fromEntries(
+    Object.entries(operation.responses).filter(([status]) => Number(status) < 400),
+  );
+  operation.responses = { ...success, ...errorResponses(all) };
+  // `[]` says "no token needed" out loud; an absent `security` would mean "see the root".
+  operation.security = opts.protect ? SECURED : [];
+}
 
 /**
- * The streaming chat is a plain Fastify route (server-sent events are not a JSON procedure), so
- * it is described here by hand, next to the generated paths.
+ * trpc-to-openapi rebuilds an input with refinements as a plain `z.object` of its shape (zod 4
+ * refuses `.omit()` on them), which drops a strict object's `additionalProperties: false`:
+ * restore it, so the body is documented as strict as the server parses it.
  */
-function chatStreamPath(): NonNullable<OpenAPIObject['paths']> {
-  return {
-    '/personas/{persona_id}/chat/stream': {
-      post: {
-        operationId: 'chat-stream',
-        summary: 'Chat with a persona, streamed as server-sent events',
-        description:
-          'Events: `meta` {persona_id, message_history_id, rag_hit, rag_hits}, then `token` {text}…, then `done` {response, usage} — or `error` {detail, code}. The exchange is stored just before `done`; a client that disconnects earlier leaves nothing stored. tRPC clients use the `chat.stream` subscription instead.',
-        tags: ['chat'],
-        security: [{ bearerAuth: [] }],
-        parameters: [
-          { name: 'persona_id', in: 'path', required: true, schema: { type: 'string' } },
-        ],
-        requestBody: {
-          required: true,
-          content: {
-            'application/json': {
-              schema: {
-                type: 'object',
-                properties: {
-                  message_history_id: { type: 'string' },
-                  content: { type: 'string', maxLength: 32000 },
-                },
-              },
-            },
-          },
-        },
-        responses: {
-          200: {
-            description: 'A stream of server-sent events',
-            content: { 'text/event-stream': { schema: { type: 'string' } } },
-          },
-          400: errorResponse('Message content is required (or another invalid field)'),
-          401: errorResponse('Missing, unknown, expired or revoked token'),
-          404: errorResponse('Persona not found, or Message history not found'),
-          429: errorResponse('Too many chat messages; see Retry-After'),
-          502: errorResponse(
-            'The embedding model failed before the stream began (later failures arrive as an error event)',
-          ),
-          504: errorResponse('The embedding model timed out before the stream began'),
-        },
-      },
-    },
-  };
+function keepStrictBody(operation: Operation, input: unknown): void {
+  const schema = operation.requestBody?.content?.['application/json']?.schema;
+  if (!schema || '$ref' in schema || schema.additionalProperties !== undefined) return;
+  if (isStrictObject(input)) schema.additionalProperties = false;
+}
+
+function isStrictObject(schema: unknown): boolean {
+  let def = (schema as { _zod?: { def?: Json } } | undefined)?._zod?.def;
+  // An optional input (`z.object({…}).optional()`) is documented as its object.
+  while (def && def.type === 'optional') def = (def.innerType as { _zod: { def: Json } })._zod.def;
+  const catchall = (def?.catchall as { _zod?: { def?: Json } } | undefined)?._zod?.def;
+  return def?.type === 'object' && catchall?.type === 'never';
+}
+
+/**
+ * The example as the body schema's `examples` (JSON Schema's keyword, which OpenAPI 3.1 uses):
+ * Swagger UI pre-fills "Try it out" with the first one.
+ */
+function addBodyExample(operation: Operation, example: unknown): void {
+  const schema = operation.requestBody?.content?.['application/json']?.schema;
+  if (schema && example !== undefined) schema.examples = [example];
+}
+
+/** Parameters mean the same under one name on every route, so their examples go by name. */
+function addParameterExamples(operation: Operation): void {
+  for (const parameter of operation.parameters ?? []) {
+    const known = PARAMETER_EXAMPLES[parameter.name];
+    if (!known) continue;
+    parameter.example ??= known.example;
+    parameter.description ??= known.description;
+  }
 }

@@ -4,15 +4,16 @@ export * from './collections/schemas';
 export * from './common';
 export type { AuthUser, Context } from './context';
 export { createOpenApiDocument } from './document';
+export * from './error-codes';
 export * from './errors';
 export { findNulCharacter, nulCharacterMessage } from './nul-characters';
-export { rest } from './openapi';
+export { API_TAGS, type ApiTag, rest } from './openapi';
+export { type ErrorBody, errorBodySchema } from './openapi-errors';
 export * from './personas/schemas';
-export { type Role, ROLES, roleSchema, hasRole } from './roles';
+export { hasRole, ROLES, type Role, roleSchema } from './roles';
 export { type AppRouter, appRouter, type RouterInputs, type RouterOutputs } from './root';
 export type { Services } from './services';
 export * from './system/schemas';
-export * from './users/schemas';
 export {
   adminProcedure,
   authedProcedure,
@@ -26,3 +27,4 @@ export {
   router,
   toTRPCError,
 } from './trpc';
+export * from './users/schemas';

@@ -1,12 +1,29 @@
 import type { OpenApiMeta } from 'trpc-to-openapi';
+import type { Failure } from './openapi-errors';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-/** Error statuses every route may answer, so nobody forgets to document them. */
-const COMMON_ERRORS: Record<number, string> = { 400: 'Invalid input' };
-const PROTECTED_ERRORS: Record<number, string> = {
-  401: 'Missing, unknown, expired or revoked token',
-};
+/** The document's tags, in the order a reader meets them, each with what it groups. */
+export const API_TAGS = {
+  system:
+    'What this server is: its version, database, model providers and whether anyone may register.',
+  auth: 'Accounts, sessions and API keys. Register or log in to get a token; send it as `Authorization: Bearer <token>`.',
+  users: 'User administration (admins only): list users, change roles, delete accounts.',
+  personas:
+    'Personas: a system prompt, a model, a temperature and the collections they retrieve from. Builders and admins create them; everyone signed in may chat with the public ones.',
+  collections:
+    'Collections of documents that personas retrieve from: documents are chunked, embedded and searched by vector similarity and BM25 (builders and admins).',
+  chat: 'Conversations with a persona, stored as message histories; plain or streamed as server-sent events.',
+} as const;
+export type ApiTag = keyof typeof API_TAGS;
+
+/** The part of a procedure's meta the document reads besides trpc-to-openapi's own. */
+export interface DocumentedMeta {
+  /** What the operation itself can fail with; the document adds input, body and token failures. */
+  failures: readonly Failure[];
+  /** Whether the operation has input that can be invalid (a 400 `BAD_REQUEST`). */
+  takesInput: boolean;
+}
 
 /**
  * OpenAPI meta for a procedure, set in one place so no one half-overwrites it.
@@ -18,17 +35,16 @@ export function rest(
   path: `/${string}`,
   opts: {
     summary: string;
-    tags: string[];
+    tags: ApiTag[];
     description?: string;
     /** Whether the route needs a bearer token (documented as `bearerAuth`). */
     protect?: boolean;
     /** False for a route without input: nothing it is sent can be invalid, so no 400 by default. */
     takesInput?: boolean;
-    /** Route-specific error statuses with a word on when they happen. */
-    errors?: Record<number, string>;
+    /** The failures this route raises beyond invalid input, a bad body and a missing token. */
+    errors?: readonly Failure[];
   },
-): OpenApiMeta {
-  const protect = opts.protect ?? true;
+): OpenApiMeta & { documented: DocumentedMeta } {
   return {
     openapi: {
       method,
@@ -36,12 +52,11 @@ export function rest(
       summary: opts.summary,
       description: opts.description,
       tags: opts.tags,
-      protect,
-      errorResponses: {
-        ...(opts.takesInput === false ? {} : COMMON_ERRORS),
-        ...(protect ? PROTECTED_ERRORS : {}),
-        ...opts.errors,
-      },
+      protect: opts.protect ?? true,
+      // trpc-to-openapi caches one response object per error code and shares its first
+      // description with every later operation; the document builds every error response itself.
+      errorResponses: [],
     },
+    documented: { failures: opts.errors ?? [], takesInput: opts.takesInput ?? true },
   };
 }

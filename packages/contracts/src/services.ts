@@ -8,6 +8,14 @@ import type {
   RegisterInput,
 } from './auth/schemas';
 import type {
+  ChatInput,
+  ChatResponse,
+  ChatStreamEvent,
+  MessageHistory,
+  PersonaHistories,
+  UpdateHistoryInput,
+} from './chat/schemas';
+import type {
   AddDocumentInput,
   Collection,
   CollectionList,
@@ -17,14 +25,6 @@ import type {
   SearchInput,
   SearchResult,
 } from './collections/schemas';
-import type {
-  ChatInput,
-  ChatResponse,
-  ChatStreamEvent,
-  MessageHistory,
-  PersonaHistories,
-  UpdateHistoryInput,
-} from './chat/schemas';
 import type { MessageResponse } from './common';
 import type { AuthUser } from './context';
 import type {

@@ -1,7 +1,8 @@
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
 import { messageSchema } from '../common';
-import { rest } from '../openapi';
+import { type ApiTag, rest } from '../openapi';
+import { failures as f } from '../openapi-errors';
 import { authedProcedure, publicProcedure } from '../trpc';
 import {
   apiKeyListSchema,
@@ -13,7 +14,7 @@ import {
   registerInputSchema,
 } from './schemas';
 
-const tags = ['auth'];
+const tags: ApiTag[] = ['auth'];
 
 export const authRouter = {
   register: publicProcedure
@@ -22,7 +23,7 @@ export const authRouter = {
         tags,
         summary: 'Create an account (role user) and sign in',
         protect: false,
-        errors: { 403: 'Registration is closed', 409: 'The email is taken' },
+        errors: [f.registrationClosed, f.emailTaken],
       }),
     )
     .input(registerInputSchema)
@@ -35,10 +36,7 @@ export const authRouter = {
         tags,
         summary: 'Sign in with email and password',
         protect: false,
-        errors: {
-          401: 'Unknown email or wrong password (the same answer for both)',
-          429: 'Too many failed attempts for this email; see Retry-After',
-        },
+        errors: [f.wrongCredentials, f.loginThrottled],
       }),
     )
     .input(loginInputSchema)
@@ -51,7 +49,7 @@ export const authRouter = {
         takesInput: false,
         tags,
         summary: 'End the current session; its token stops working at once',
-        errors: { 400: 'Called with an API key: delete the key instead' },
+        errors: [f.logoutWithApiKey],
       }),
     )
     .input(z.object({}).optional())
@@ -92,7 +90,7 @@ export const authRouter = {
       rest('DELETE', '/auth/api-keys/{api_key_id}', {
         tags,
         summary: 'Revoke one of your API keys',
-        errors: { 404: 'No such key among yours' },
+        errors: [f.apiKeyNotFound],
       }),
     )
     .input(z.object({ api_key_id: z.string().min(1).max(100) }))

@@ -1,6 +1,7 @@
 import type { TRPCRouterRecord } from '@trpc/server';
 import { messageSchema } from '../common';
-import { rest } from '../openapi';
+import { type ApiTag, rest } from '../openapi';
+import { failures as f } from '../openapi-errors';
 import { personaIdInputSchema } from '../personas/schemas';
 import { authedProcedure } from '../trpc';
 import {
@@ -12,11 +13,7 @@ import {
   updateHistoryInputSchema,
 } from './schemas';
 
-const tags = ['chat'];
-const modelErrors = {
-  502: 'The language or embedding model failed; nothing was stored',
-  504: 'The language or embedding model timed out; nothing was stored',
-};
+const tags: ApiTag[] = ['chat'];
 
 export const chatRouter = {
   send: authedProcedure
@@ -24,12 +21,14 @@ export const chatRouter = {
       rest('POST', '/personas/{persona_id}/chat', {
         tags,
         summary: 'Send a message to a persona and get its reply (both are stored together)',
-        errors: {
-          400: 'Message content is required (or another invalid field)',
-          404: 'Persona not found, or Message history not found',
-          429: 'Too many chat messages; see Retry-After',
-          ...modelErrors,
-        },
+        errors: [
+          f.contentRequired,
+          f.personaNotFound,
+          f.historyNotFound,
+          f.chatRateLimited,
+          f.modelFailed,
+          f.modelTimedOut,
+        ],
       }),
     )
     .input(chatInputSchema)
@@ -45,7 +44,7 @@ export const chatRouter = {
       rest('GET', '/personas/{persona_id}/message_history', {
         tags,
         summary: 'Your conversations with a persona, newest first, each with its messages',
-        errors: { 404: 'Persona not found' },
+        errors: [f.personaNotFound],
       }),
     )
     .input(personaIdInputSchema)
@@ -57,7 +56,7 @@ export const chatRouter = {
       rest('GET', '/message_histories/{id}', {
         tags,
         summary: 'One of your conversations',
-        errors: { 404: 'Message history not found' },
+        errors: [f.historyNotFound],
       }),
     )
     .input(historyIdInputSchema)
@@ -69,7 +68,7 @@ export const chatRouter = {
       rest('PATCH', '/message_histories/{id}', {
         tags,
         summary: 'Rename or describe one of your conversations',
-        errors: { 404: 'Message history not found' },
+        errors: [f.historyNotFound],
       }),
     )
     .input(updateHistoryInputSchema)
@@ -81,7 +80,7 @@ export const chatRouter = {
       rest('DELETE', '/message_histories/{id}', {
         tags,
         summary: 'Delete one of your conversations',
-        errors: { 404: 'Message history not found' },
+        errors: [f.historyNotFound],
       }),
     )
     .input(historyIdInputSchema)

@@ -1,7 +1,8 @@
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
 import { messageSchema } from '../common';
-import { rest } from '../openapi';
+import { type ApiTag, rest } from '../openapi';
+import { failures as f } from '../openapi-errors';
 import { builderProcedure } from '../trpc';
 import {
   addDocumentInputSchema,
@@ -16,15 +17,9 @@ import {
   searchResultSchema,
 } from './schemas';
 
-const tags = ['collections'];
-const notReadable = {
-  403: 'Not a builder or admin',
-  404: 'Collection not found (or private and not yours)',
-};
-const ownerOnly = {
-  403: 'Not the owner (or an admin) of this collection',
-  404: 'Collection not found (or private and not yours)',
-};
+const tags: ApiTag[] = ['collections'];
+const notReadable = [f.notBuilder, f.collectionNotFound];
+const ownerOnly = [f.notBuilder, f.notCollectionOwner, f.collectionNotFound];
 
 export const collectionsRouter = {
   create: builderProcedure
@@ -32,7 +27,7 @@ export const collectionsRouter = {
       rest('POST', '/collections', {
         tags,
         summary: 'Create a collection (builder, admin)',
-        errors: { 403: 'Not a builder or admin', 409: 'The name is taken' },
+        errors: [f.notBuilder, f.collectionNameTaken],
       }),
     )
     .input(createCollectionInputSchema)
@@ -45,7 +40,7 @@ export const collectionsRouter = {
         takesInput: false,
         tags,
         summary: 'Collections you may read',
-        errors: { 403: 'Not a builder or admin' },
+        errors: [f.notBuilder],
       }),
     )
     .input(z.object({}).optional())
@@ -78,14 +73,14 @@ export const collectionsRouter = {
         tags,
         summary:
           'Add a document: chunked, embedded, stored and indexed (same doc_path replaces the old one)',
-        errors: {
+        errors: [
           ...ownerOnly,
-          400: 'Invalid input, or the collection was built with another embedding model',
-          409: 'Another document with the same doc_path was being stored at the same time',
-          413: 'The document is over the size limit',
-          502: 'The embedding model failed',
-          504: 'The embedding model timed out',
-        },
+          f.otherEmbedder,
+          f.documentTooLarge,
+          f.docPathRace,
+          f.embeddingFailed,
+          f.embeddingTimedOut,
+        ],
       }),
     )
     .input(addDocumentInputSchema)
@@ -109,7 +104,7 @@ export const collectionsRouter = {
       rest('DELETE', '/collections/{name}/documents/{document_id}', {
         tags,
         summary: 'Delete a document; its chunks leave the index at once',
-        errors: { ...ownerOnly, 404: 'Collection or document not found' },
+        errors: [...ownerOnly, f.documentNotFound],
       }),
     )
     .input(deleteDocumentInputSchema)
@@ -125,11 +120,7 @@ export const collectionsRouter = {
         summary: 'The retrieval a persona would do, without a model',
         description:
           'Returns the top_k nearest chunks in rank order, each with both distances and whether it passes the threshold in the chosen metric (success). A persona puts the passing ones in its context.',
-        errors: {
-          ...notReadable,
-          502: 'The embedding model failed',
-          504: 'The embedding model timed out',
-        },
+        errors: [...notReadable, f.otherEmbedder, f.embeddingFailed, f.embeddingTimedOut],
       }),
     )
     .input(searchInputSchema)

@@ -1,7 +1,8 @@
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
 import { pageSchema } from '../common';
-import { rest } from '../openapi';
+import { type ApiTag, rest } from '../openapi';
+import { failures as f } from '../openapi-errors';
 import { authedProcedure, builderProcedure } from '../trpc';
 import {
   buildPersonaInputSchema,
@@ -15,7 +16,7 @@ import {
   updatePersonaInputSchema,
 } from './schemas';
 
-const tags = ['personas'];
+const tags: ApiTag[] = ['personas'];
 
 export const personasRouter = {
   owned: authedProcedure
@@ -35,10 +36,13 @@ export const personasRouter = {
       rest('POST', '/personas/build', {
         tags,
         summary: 'Create a persona (builder, admin)',
-        errors: {
-          403: 'Not a builder, or a builder naming another creator, or a collection the creator may not read',
-          404: 'Invalid user_id: User does not exist — or an unknown collection',
-        },
+        errors: [
+          f.notBuilder,
+          f.buildForOther,
+          f.ragCollectionUnreadable,
+          f.creatorNotFound,
+          f.ragCollectionNotFound,
+        ],
       }),
     )
     .input(buildPersonaInputSchema)
@@ -50,10 +54,15 @@ export const personasRouter = {
       rest('PUT', '/personas/build/{persona_id}', {
         tags,
         summary: 'Update any subset of a persona’s fields (its creator, admin)',
-        errors: {
-          403: 'Not the creator, or only an admin may change creator_id, or an unreadable collection',
-          404: 'Persona not found (or not visible to you), unknown user or collection',
-        },
+        errors: [
+          f.notBuilder,
+          f.notPersonaCreator,
+          f.creatorChangeNotAdmin,
+          f.ragCollectionUnreadable,
+          f.personaNotFound,
+          f.creatorNotFound,
+          f.ragCollectionNotFound,
+        ],
       }),
     )
     .input(updatePersonaInputSchema)
@@ -65,7 +74,7 @@ export const personasRouter = {
       rest('DELETE', '/personas/build/{persona_id}', {
         tags,
         summary: 'Delete a persona (its creator, admin)',
-        errors: { 403: 'Not the creator', 404: 'Persona not found' },
+        errors: [f.notBuilder, f.notPersonaCreator, f.personaNotFound],
       }),
     )
     .input(personaIdInputSchema)
@@ -85,7 +94,7 @@ export const personasRouter = {
       rest('GET', '/personas/{persona_id}', {
         tags,
         summary: 'One persona you may chat with',
-        errors: { 404: 'Persona not found (or private and not yours)' },
+        errors: [f.personaNotFound],
       }),
     )
     .input(personaIdInputSchema)

@@ -1,16 +1,16 @@
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
 import { idSchema, messageSchema, pageSchema } from '../common';
-import { rest } from '../openapi';
+import { type ApiTag, rest } from '../openapi';
+import { failures as f } from '../openapi-errors';
 import { adminProcedure } from '../trpc';
 import { roleChangedSchema, setRoleInputSchema, userListSchema } from './schemas';
 
-const tags = ['users'];
-const adminOnly = { 403: 'Only admins may do this' };
+const tags: ApiTag[] = ['users'];
 
 export const usersRouter = {
   list: adminProcedure
-    .meta(rest('GET', '/users', { tags, summary: 'Every user (admin)', errors: adminOnly }))
+    .meta(rest('GET', '/users', { tags, summary: 'Every user (admin)', errors: [f.notAdmin] }))
     .input(pageSchema.optional())
     .output(userListSchema)
     .query(({ ctx, input }) => ctx.services.users.list(input ?? { limit: 200, offset: 0 })),
@@ -20,7 +20,7 @@ export const usersRouter = {
       rest('PUT', '/users/{user_id}/role', {
         tags,
         summary: "Change a user's role (admin); effective on their next request",
-        errors: { ...adminOnly, 404: 'No such user' },
+        errors: [f.notAdmin, f.selfChange, f.userNotFound],
       }),
     )
     .input(setRoleInputSchema)
@@ -32,7 +32,7 @@ export const usersRouter = {
       rest('DELETE', '/users/{user_id}', {
         tags,
         summary: 'Delete a user with their sessions, keys, histories, personas and collections',
-        errors: { ...adminOnly, 404: 'No such user' },
+        errors: [f.notAdmin, f.selfChange, f.userNotFound],
       }),
     )
     .input(z.object({ user_id: idSchema }))

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { idSchema } from '../common';
 import { meSchema } from '../auth/schemas';
+import { idSchema } from '../common';
 import { roleSchema } from '../roles';
 
 export const userListSchema = z.object({ users: z.array(meSchema) });

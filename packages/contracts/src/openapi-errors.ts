@@ -1,0 +1,183 @@
+import { z } from 'zod';
+import { ERROR_CODE_NAMES, ERROR_CODES, type ErrorCode } from './error-codes';
+
+/**
+ * One way an operation can fail: the code it answers with, and when, in words a caller can act
+ * on. Routers list the failures of each operation; the document states exactly those, so no
+ * operation carries another's description.
+ */
+export interface Failure {
+  code: ErrorCode;
+  when: string;
+  /** The answer carries `Retry-After` (seconds to wait). */
+  retryAfter?: true;
+}
+
+/** The REST error body, the same for every route and status. */
+export const errorBodySchema = z.object({
+  detail: z.string().meta({ description: 'One sentence a person can act on' }),
+  code: z.enum(ERROR_CODE_NAMES).meta({
+    description: 'The tRPC-style error code; each status names the codes it can carry',
+  }),
+  issues: z
+    .array(
+      z.object({
+        path: z
+          .string()
+          .meta({ description: 'The field, dotted (`rag.top_k`); empty for the body' }),
+        message: z.string(),
+        code: z.string().meta({ description: 'The validation issue, e.g. `too_small`' }),
+      }),
+    )
+    .optional()
+    .meta({ description: 'On a 400 `BAD_REQUEST` from validation: each field at fault, and why' }),
+});
+export type ErrorBody = z.infer<typeof errorBodySchema>;
+
+export const ERROR_SCHEMA_REF = '#/components/schemas/Error';
+export const RETRY_AFTER_REF = '#/components/headers/Retry-After';
+
+/** The `Retry-After` header component, referenced by every response that carries it. */
+export const retryAfterHeader = {
+  description: 'Seconds to wait before trying again',
+  required: true,
+  schema: { type: 'integer', minimum: 1 },
+  example: 30,
+} as const;
+
+/**
+ * The one place an error response object is built: its description lists the operation's own
+ * failures for that status, with their codes. When the error body changes shape (or media type),
+ * this and `errorBodySchema` are the edit.
+ */
+export function errorResponse(failures: readonly Failure[]) {
+  const lines = failures.map((f) => `${f.when} (\`${f.code}\`)`);
+  const description = lines.length === 1 ? lines[0] : lines.map((l) => `- ${l}`).join('\n');
+  return {
+    description,
+    ...(failures.some((f) => f.retryAfter)
+      ? { headers: { 'Retry-After': { $ref: RETRY_AFTER_REF } } }
+      : {}),
+    content: {
+      'application/json': {
+        schema: { $ref: ERROR_SCHEMA_REF },
+        // Without it, viewers sample the schema and show the first code of the enum on every status.
+        ...(failures[0] ? { example: { detail: failures[0].when, code: failures[0].code } } : {}),
+      },
+    },
+  };
+}
+
+/** An operation's failures as `responses` entries, one per status, in status order. */
+export function errorResponses(failures: readonly Failure[]) {
+  const byStatus = new Map<number, Failure[]>();
+  for (const failure of failures) {
+    const status = ERROR_CODES[failure.code];
+    const same = byStatus.get(status) ?? [];
+    if (!same.some((f) => f.code === failure.code && f.when === failure.when)) same.push(failure);
+    byStatus.set(status, same);
+  }
+  return Object.fromEntries(
+    [...byStatus.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([status, same]) => [String(status), errorResponse(same)]),
+  );
+}
+
+const fail = (code: ErrorCode, when: string, extra: { retryAfter?: true } = {}): Failure => ({
+  code,
+  when,
+  ...extra,
+});
+
+/**
+ * The failures the operations can raise, each described once. The first group the document adds
+ * by itself from what an operation is (takes input, has a JSON body, needs a token); routers name
+ * the rest.
+ */
+export const failures = {
+  invalidInput: fail(
+    'BAD_REQUEST',
+    'A parameter or field is missing, of the wrong type or out of range; `issues` names each one',
+  ),
+  malformedJson: fail('PARSE_ERROR', 'The body is not valid JSON'),
+  bodyTooLarge: fail('PAYLOAD_TOO_LARGE', 'The body is larger than the server accepts'),
+  notJson: fail(
+    'UNSUPPORTED_MEDIA_TYPE',
+    'The body is of a media type the server does not read: send `application/json`',
+  ),
+  unauthenticated: fail('UNAUTHORIZED', 'Missing, unknown, expired or revoked token'),
+  notBuilder: fail('FORBIDDEN', 'Your role is `user`; this needs `builder` or `admin`'),
+  notAdmin: fail('FORBIDDEN', 'Only admins may do this'),
+
+  registrationClosed: fail('FORBIDDEN', 'Registration is closed on this server'),
+  emailTaken: fail('CONFLICT', 'An account with this email already exists'),
+  wrongCredentials: fail(
+    'UNAUTHORIZED',
+    'Unknown email or wrong password (the same answer for both)',
+  ),
+  loginThrottled: fail(
+    'TOO_MANY_REQUESTS',
+    'Too many failed attempts for this email; wait `Retry-After` seconds',
+    { retryAfter: true },
+  ),
+  logoutWithApiKey: fail('BAD_REQUEST', 'Called with an API key: delete the key instead'),
+  apiKeyNotFound: fail('NOT_FOUND', 'No such key among yours'),
+
+  userNotFound: fail('NOT_FOUND', 'No such user'),
+  selfChange: fail('FORBIDDEN', 'Admins cannot change their own role or delete themselves'),
+
+  personaNotFound: fail('NOT_FOUND', 'Persona not found (or private and not yours)'),
+  creatorNotFound: fail('NOT_FOUND', '`creator_id` names no user'),
+  ragCollectionNotFound: fail(
+    'NOT_FOUND',
+    'A collection in `rag.db_collections` does not exist (or you may not read it)',
+  ),
+  ragCollectionUnreadable: fail(
+    'FORBIDDEN',
+    "A collection in `rag.db_collections` is one the persona's creator may not read",
+  ),
+  buildForOther: fail('FORBIDDEN', 'A builder named another user as `creator_id`'),
+  notPersonaCreator: fail('FORBIDDEN', "Not the persona's creator (nor an admin)"),
+  creatorChangeNotAdmin: fail('FORBIDDEN', 'Only an admin may change `creator_id`'),
+
+  collectionNotFound: fail('NOT_FOUND', 'Collection not found (or private and not yours)'),
+  collectionNameTaken: fail('CONFLICT', 'A collection with this name already exists'),
+  notCollectionOwner: fail('FORBIDDEN', 'Not the owner of this collection (nor an admin)'),
+  otherEmbedder: fail(
+    'BAD_REQUEST',
+    'The collection was built with another embedding model than the server now uses',
+  ),
+  documentTooLarge: fail('PAYLOAD_TOO_LARGE', 'The document is over the size limit'),
+  documentNotFound: fail('NOT_FOUND', 'No such document in this collection'),
+  docPathRace: fail(
+    'CONFLICT',
+    'Another document with the same doc_path was being stored at the same time; retry',
+  ),
+  embeddingFailed: fail('BAD_GATEWAY', 'The embedding model failed; nothing was stored'),
+  embeddingTimedOut: fail('GATEWAY_TIMEOUT', 'The embedding model timed out; nothing was stored'),
+
+  contentRequired: fail('BAD_REQUEST', 'Message content is empty'),
+  historyNotFound: fail(
+    'NOT_FOUND',
+    'Message history not found (or not yours, or with another persona)',
+  ),
+  chatRateLimited: fail(
+    'TOO_MANY_REQUESTS',
+    'Too many chat messages this minute; wait `Retry-After` seconds',
+    { retryAfter: true },
+  ),
+  modelFailed: fail('BAD_GATEWAY', 'The language or embedding model failed; nothing was stored'),
+  modelTimedOut: fail(
+    'GATEWAY_TIMEOUT',
+    'The language or embedding model timed out; nothing was stored',
+  ),
+  streamModelFailed: fail(
+    'BAD_GATEWAY',
+    'The embedding model failed before the first event (later failures arrive as an `error` event)',
+  ),
+  streamModelTimedOut: fail(
+    'GATEWAY_TIMEOUT',
+    'The embedding model timed out before the first event (later ones arrive as an `error` event)',
+  ),
+} as const satisfies Record<string, Failure>;
