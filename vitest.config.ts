@@ -15,7 +15,7 @@ export default defineConfig({
     ],
     // PGlite takes seconds to start and argon2 hashes are deliberately slow: leave room.
     testTimeout: 30_000,
-    hookTimeout: 60_000,
+    hookTimeout: 180_000,
     // Two cores: more workers only contend.
     maxWorkers: 2,
   },

@@ -6,6 +6,19 @@ import { fileURLToPath } from 'node:url';
 
 const SERVER_DIR = fileURLToPath(new URL('../../apps/server', import.meta.url));
 
+/** Generous: a loaded 2-core machine (CI, several suites at once) starts a server slowly. */
+const START_TIMEOUT_MS = 180_000;
+
+/**
+ * Every server this test process started and has not stopped. A test that fails or times out
+ * before disposing of its server must not leave it running (an orphan holds ~0.5 GB and a port):
+ * they are all killed when the test process exits.
+ */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export interface ServerProcess extends AsyncDisposable {
   url: string;
   child: ChildProcess;
@@ -35,6 +48,7 @@ export async function startServerProcess(
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
   let output = '';
   child.stdout?.on('data', (chunk) => {
     output += chunk;
@@ -43,10 +57,16 @@ export async function startServerProcess(
     output += chunk;
   });
   const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => resolve(code)),
+    child.once('exit', (code) => {
+      running.delete(child);
+      resolve(code);
+    }),
   );
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 60_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start within ${START_TIMEOUT_MS} ms:\n${output}`));
+    }, START_TIMEOUT_MS);
     const onData = () => {
       const match = /listening on (http:\/\/\S+)/.exec(output);
       if (match?.[1]) {
