@@ -99,6 +99,7 @@ function chatStreamPath(): NonNullable<OpenAPIObject['paths']> {
                   message_history_id: { type: 'string' },
                   content: { type: 'string', maxLength: 32000 },
                 },
+                additionalProperties: false,
               },
             },
           },

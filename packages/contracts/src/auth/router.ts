@@ -54,13 +54,13 @@ export const authRouter = {
         errors: { 400: 'Called with an API key: delete the key instead' },
       }),
     )
-    .input(z.object({}).optional())
+    .input(z.strictObject({}).optional())
     .output(messageSchema)
     .mutation(({ ctx }) => ctx.services.auth.logout(ctx.user)),
 
   me: authedProcedure
     .meta(rest('GET', '/auth/me', { takesInput: false, tags, summary: 'The signed-in user' }))
-    .input(z.object({}).optional())
+    .input(z.strictObject({}).optional())
     .output(meSchema)
     .query(({ ctx }) => ctx.services.auth.me(ctx.user)),
 
@@ -83,7 +83,7 @@ export const authRouter = {
         summary: "The signed-in user's API keys",
       }),
     )
-    .input(z.object({}).optional())
+    .input(z.strictObject({}).optional())
     .output(apiKeyListSchema)
     .query(({ ctx }) => ctx.services.auth.listApiKeys(ctx.user)),
 
@@ -95,7 +95,7 @@ export const authRouter = {
         errors: { 404: 'No such key among yours' },
       }),
     )
-    .input(z.object({ api_key_id: z.string().min(1).max(100) }))
+    .input(z.strictObject({ api_key_id: z.string().min(1).max(100) }))
     .output(messageSchema)
     .mutation(({ ctx, input }) => ctx.services.auth.deleteApiKey(ctx.user, input.api_key_id)),
 } satisfies TRPCRouterRecord;

@@ -48,7 +48,7 @@ export const collectionsRouter = {
         errors: { 403: 'Not a builder or admin' },
       }),
     )
-    .input(z.object({}).optional())
+    .input(z.strictObject({}).optional())
     .output(collectionListSchema)
     .query(({ ctx }) => ctx.services.collections.list(ctx.user)),
 
