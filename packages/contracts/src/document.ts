@@ -95,8 +95,9 @@ function chatStreamPath(): NonNullable<OpenAPIObject['paths']> {
             'application/json': {
               schema: {
                 type: 'object',
+                required: ['content'],
                 properties: {
-                  message_history_id: { type: 'string' },
+                  message_history_id: { type: 'string', minLength: 1, maxLength: 100 },
                   content: { type: 'string', maxLength: 32000 },
                 },
                 additionalProperties: false,

@@ -1,6 +1,7 @@
 import { coerceSchema, getInputOutputParsers, unwrapZodType } from 'trpc-to-openapi';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
+import { chatInputSchema } from './chat/schemas';
 import { searchInputSchema } from './collections/schemas';
 import { pageSchema } from './common';
 import { buildPersonaInputSchema, updatePersonaInputSchema } from './personas/schemas';
@@ -116,6 +117,41 @@ describe('strict request schemas', () => {
     expect(nested.error?.issues).toEqual([
       expect.objectContaining({ code: 'unrecognized_keys', path: ['rag'] }),
     ]);
+  });
+
+  it('requires chat content, saying so in the seed words', () => {
+    const missing = chatInputSchema.safeParse({ persona_id: 'p' });
+    expect(missing.error?.issues).toEqual([
+      expect.objectContaining({ path: ['content'], message: 'Message content is required' }),
+    ]);
+    const wrongType = chatInputSchema.safeParse({ persona_id: 'p', content: 5 });
+    expect(wrongType.error?.issues[0]?.message).toMatch(/expected string/);
+    // Emptiness is the service's, so its detail is the seed's exactly.
+    expect(chatInputSchema.safeParse({ persona_id: 'p', content: ' ' }).success).toBe(true);
+  });
+
+  it('bounds every threshold to −1…2 and each metric to its own range', () => {
+    const rag = (r: object) => buildPersonaInputSchema.safeParse({ persona_name: 'x', rag: r });
+    expect(rag({ query_threshold: 2.5 }).success).toBe(false);
+    expect(rag({ query_threshold: -1.5 }).success).toBe(false);
+    expect(rag({ query_threshold: 1.5 }).success).toBe(true);
+    expect(rag({ query_threshold: 1.5, query_metric: 'euclidean' }).success).toBe(true);
+    expect(rag({ query_threshold: 1.5, query_metric: 'cosine' }).error?.issues).toEqual([
+      expect.objectContaining({
+        path: ['rag', 'query_threshold'],
+        message: 'For the cosine metric the threshold must be between -1 and 1',
+      }),
+    ]);
+    const search = (s: object) => searchInputSchema.safeParse({ name: 'c', query: 'q', ...s });
+    expect(search({ threshold: 2.5, metric: 'euclidean' }).success).toBe(false);
+    expect(search({ threshold: -0.5, metric: 'euclidean' }).error?.issues).toEqual([
+      expect.objectContaining({
+        path: ['threshold'],
+        message: 'For the euclidean metric the threshold must be between 0 and 2',
+      }),
+    ]);
+    expect(search({ threshold: 1.5 }).success).toBe(false);
+    expect(search({ threshold: 0.5 }).success).toBe(true);
   });
 
   it("accepts a persona's read-only fields on update and drops them, but not on build", () => {

@@ -145,7 +145,13 @@ describe.each(['rest', 'trpc'] as const)('strict input over %s', (transport) => 
     expect(key.issues).toEqual([expect.objectContaining({ path: 'expires_in_days' })]);
   });
 
-  it('refuses an unknown field on chat', async () => {
+  it('requires chat content: missing names it, empty keeps the seed detail', async () => {
+    const missing = await chat[transport]({});
+    expect(missing.status).toBe(400);
+    expect(missing.detail).toBe('Invalid input: content: Message content is required');
+    const blank = await chat[transport]({ content: ' \n ' });
+    expect(blank.status).toBe(400);
+    expect(blank.detail).toBe('Message content is required');
     const stray = await chat[transport]({ content: 'hi', history_id: 'x' });
     expect(stray.status).toBe(400);
     expect(stray.detail).toBe('Invalid input: Unrecognized key: "history_id"');
@@ -172,6 +178,11 @@ describe('strict input elsewhere', () => {
         headers: { authorization: `Bearer ${admin.token}`, 'content-type': 'application/json' },
         payload: JSON.stringify(body),
       });
+    const missing = await stream({});
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json()).toMatchObject({
+      detail: 'Invalid input: content: Message content is required',
+    });
     const stray = await stream({ content: 'hi', temprature: 1 });
     expect(stray.statusCode).toBe(400);
     expect(stray.json()).toMatchObject({ detail: 'Invalid input: Unrecognized key: "temprature"' });

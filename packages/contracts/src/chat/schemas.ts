@@ -4,11 +4,16 @@ import { timestampSchema } from '../common';
 
 export const CHAT_CONTENT_MAX = 32_000;
 
+export const CHAT_CONTENT_REQUIRED = 'Message content is required';
+
 export const chatInputSchema = z.strictObject({
   persona_id: z.string().min(1).max(100),
   message_history_id: z.string().min(1).max(100).optional(),
-  // Emptiness is checked by the service so its detail matches the seed's, word for word.
-  content: z.string().max(CHAT_CONTENT_MAX).optional(),
+  // Required here; emptiness is checked by the service so its detail matches the seed's, word
+  // for word. A missing field says the seed's words too (after "Invalid input: content:").
+  content: z
+    .string({ error: (issue) => (issue.input === undefined ? CHAT_CONTENT_REQUIRED : undefined) })
+    .max(CHAT_CONTENT_MAX),
 });
 export type ChatInput = z.infer<typeof chatInputSchema>;
 

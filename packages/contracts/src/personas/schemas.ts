@@ -23,7 +23,11 @@ export const collectionNameSchema = z
     'Collection names are 1–64 of a-z, 0-9, _ and -, starting with a letter or digit',
   );
 
-export const thresholdSchema = jsonNumber(z.number());
+/** Widest threshold any metric accepts (cosine −1…1, euclidean 0…2); each metric narrows it. */
+const THRESHOLD_RANGE = [-1, 2] as const;
+export const thresholdSchema = jsonNumber(
+  z.number().min(THRESHOLD_RANGE[0]).max(THRESHOLD_RANGE[1]),
+);
 
 /** Why a threshold does not fit its metric, or undefined when it does. */
 export function thresholdMisfit(metric: QueryMetric, threshold: number): string | undefined {
