@@ -34,7 +34,7 @@ describe("the SDK's inferred types", () => {
     expectTypeOf(client.chat.send.mutate).parameter(0).toEqualTypeOf<{
       persona_id: string;
       message_history_id?: string | undefined;
-      content?: string | undefined;
+      content: string;
     }>();
     expectTypeOf(client.chat.send.mutate).returns.resolves.toEqualTypeOf<{
       persona_id: string;
@@ -77,7 +77,7 @@ describe("the SDK's inferred types", () => {
     expectTypeOf(client.chatStream).parameter(1).toEqualTypeOf<ChatStreamInput>();
     expectTypeOf<ChatStreamInput>().toEqualTypeOf<{
       message_history_id?: string | undefined;
-      content?: string | undefined;
+      content: string;
     }>();
     expectTypeOf(client.chatStream).returns.toEqualTypeOf<
       AsyncGenerator<ChatStreamEvent, void, undefined>
@@ -118,6 +118,13 @@ describe("the SDK's inferred types", () => {
       .toEqualTypeOf<ContractInputs['collections']['search']>();
   });
 
+  it('pins chat content as required, and takes a persona back as read', () => {
+    expectTypeOf<RouterInputs['chat']['send']['content']>().toEqualTypeOf<string>();
+    expectTypeOf<ChatStreamInput['content']>().toEqualTypeOf<string>();
+    // Read-only fields are accepted (and ignored) on update, so what GET gave can be PUT back.
+    expectTypeOf<RouterOutputs['personas']['get']>().toExtend<RouterInputs['personas']['update']>();
+  });
+
   it('refuses wrong inputs and types the errors', () => {
     // Never called: these lines only have to fail to type-check.
     const wrong = () => {
@@ -127,6 +134,10 @@ describe("the SDK's inferred types", () => {
       void client.personas.build.mutate({ persona_name: 'Ada', temperature: 'warm' });
       // @ts-expect-error persona_id is required
       void client.chat.send.mutate({ content: 'Hello' });
+      // @ts-expect-error content is required, as the server requires it
+      void client.chat.send.mutate({ persona_id: 'p' });
+      // @ts-expect-error content is required on the stream too
+      void client.chatStream('p', { message_history_id: 'h' });
       // @ts-expect-error token and apiKey are exclusive
       createPersonasClient({ url: 'http://127.0.0.1:9', token: 't', apiKey: 'k' });
     };

@@ -419,10 +419,25 @@ describe('hostile input', () => {
     expect(res.status).toBe(413);
   });
 
-  it('ignores a role in the register body: no escalation', async () => {
-    const reg = await register({ role: 'admin', user_id: '00000000-0000-4000-8000-000000000000' });
+  it('refuses a role in the register body with a 400 naming it: no escalation', async () => {
+    const email = 'escalating@example.com';
+    const res = await api('POST', '/auth/register', {
+      body: { email, password: 'correct horse', role: 'admin' },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({
+      code: 'BAD_REQUEST',
+      detail: 'Invalid input: Unrecognized key: "role"',
+    });
+    const stored = await t.database.db
+      .selectFrom('users')
+      .select('id')
+      .where('email', '=', email)
+      .executeTakeFirst();
+    expect(stored).toBeUndefined();
+    // Without the stray field the same account registers as a plain user.
+    const reg = await register({ email });
     expect(reg.role).toBe('user');
-    expect(reg.user_id).not.toBe('00000000-0000-4000-8000-000000000000');
     expect((await api('GET', '/users', { token: reg.token })).status).toBe(403);
   });
 });

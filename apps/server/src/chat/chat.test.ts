@@ -182,7 +182,7 @@ describe("the seed's chat example", () => {
 });
 
 describe('chat rules', () => {
-  it.each([{}, { content: '' }, { content: '   \n\t ' }])(
+  it.each([{ content: '' }, { content: '   \n\t ' }])(
     'answers empty content %j with 400 and the seed detail, storing nothing',
     async (body) => {
       const before = await messageCount();
@@ -192,6 +192,18 @@ describe('chat rules', () => {
       expect(await messageCount()).toBe(before);
     },
   );
+
+  it('answers missing content with 400 naming the field in the seed words, storing nothing', async () => {
+    const before = await messageCount();
+    const res = await chat(personaId, {});
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({
+      detail: 'Invalid input: content: Message content is required',
+      code: 'BAD_REQUEST',
+      issues: [{ path: 'content', message: 'Message content is required', code: 'invalid_type' }],
+    });
+    expect(await messageCount()).toBe(before);
+  });
 
   it("keeps other users' histories and other personas' histories out of reach (404)", async () => {
     const mine = await chat(personaId, { content: 'marketing strategies for spring?' });

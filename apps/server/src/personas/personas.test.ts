@@ -170,30 +170,86 @@ describe('creator_id rules', () => {
 });
 
 describe('mass assignment', () => {
-  it('ignores persona_id, created_at and other unknown fields in bodies', async () => {
-    const id = await build(builder, {
-      persona_name: 'Sturdy',
-      persona_id: '00000000-0000-4000-8000-000000000001',
-      created_at: '2000-01-01T00:00:00Z',
-      updated_at: '2000-01-01T00:00:00Z',
+  it('refuses persona_id, created_at and other unknown fields on build, naming them', async () => {
+    const res = await api('POST', '/personas/build', {
+      token: builder.token,
+      body: {
+        persona_name: 'Sturdy',
+        persona_id: '00000000-0000-4000-8000-000000000001',
+        created_at: '2000-01-01T00:00:00Z',
+      },
     });
-    expect(id).not.toBe('00000000-0000-4000-8000-000000000001');
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({
+      code: 'BAD_REQUEST',
+      detail: 'Invalid input: Unrecognized keys: "persona_id", "created_at"',
+    });
+    const owned = await api('GET', '/personas/owned', { token: builder.token });
+    expect(Object.values(owned.body)).not.toContain('Sturdy');
+  });
+
+  it('ignores the read-only fields on update: the path names the persona', async () => {
+    const id = await build(builder, { persona_name: 'Sturdy' });
     const before = (
       await api<{ created_at: string }>('GET', `/personas/${id}`, { token: builder.token })
     ).body;
-    expect(before.created_at.startsWith('2000')).toBe(false);
     const res = await api('PUT', `/personas/build/${id}`, {
       token: builder.token,
-      body: { persona_id: 'hijack', created_at: '2000-01-01T00:00:00Z', persona_name: 'Sturdy 2' },
+      body: {
+        persona_id: '00000000-0000-4000-8000-000000000001',
+        created_at: '2000-01-01T00:00:00Z',
+        updated_at: '2000-01-01T00:00:00Z',
+        persona_name: 'Sturdy 2',
+      },
     });
-    expect(res.status).toBe(200);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
     const after = (
-      await api<{ persona_id: string; created_at: string }>('GET', `/personas/${id}`, {
-        token: builder.token,
-      })
+      await api<{ persona_id: string; persona_name: string; created_at: string }>(
+        'GET',
+        `/personas/${id}`,
+        { token: builder.token },
+      )
     ).body;
-    expect(after.persona_id).toBe(id);
+    expect(after).toMatchObject({ persona_id: id, persona_name: 'Sturdy 2' });
     expect(after.created_at).toBe(before.created_at);
+  });
+
+  it('takes back, unchanged, a persona read with GET', async () => {
+    await createCollection(builder, 'round-trip-notes', 'private');
+    const id = await build(builder, {
+      persona_name: 'Round trip',
+      description: 'Read, then written back',
+      temperature: 1.1,
+      visibility: 'private',
+      rag: { db_collections: ['round-trip-notes'], query_metric: 'euclidean', top_k: 6 },
+    });
+    const read = await api<Record<string, unknown>>('GET', `/personas/${id}`, {
+      token: builder.token,
+    });
+    const put = await api('PUT', `/personas/build/${id}`, {
+      token: builder.token,
+      body: read.body,
+    });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    const again = await api<Record<string, unknown>>('GET', `/personas/${id}`, {
+      token: builder.token,
+    });
+    expect({ ...again.body, updated_at: undefined }).toEqual({
+      ...read.body,
+      updated_at: undefined,
+    });
+  });
+
+  it('refuses an unknown field on update, naming it, and changes nothing', async () => {
+    const id = await build(builder, { persona_name: 'Typo', temperature: 0.7 });
+    const res = await api('PUT', `/personas/build/${id}`, {
+      token: builder.token,
+      body: { temprature: 1.5 },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ detail: 'Invalid input: Unrecognized key: "temprature"' });
+    const after = await api('GET', `/personas/${id}`, { token: builder.token });
+    expect(after.body).toMatchObject({ temperature: 0.7 });
   });
 });
 

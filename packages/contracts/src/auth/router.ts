@@ -52,13 +52,13 @@ export const authRouter = {
         errors: [f.logoutWithApiKey],
       }),
     )
-    .input(z.object({}).optional())
+    .input(z.strictObject({}).optional())
     .output(messageSchema)
     .mutation(({ ctx }) => ctx.services.auth.logout(ctx.user)),
 
   me: authedProcedure
     .meta(rest('GET', '/auth/me', { takesInput: false, tags, summary: 'The signed-in user' }))
-    .input(z.object({}).optional())
+    .input(z.strictObject({}).optional())
     .output(meSchema)
     .query(({ ctx }) => ctx.services.auth.me(ctx.user)),
 
@@ -81,7 +81,7 @@ export const authRouter = {
         summary: "The signed-in user's API keys",
       }),
     )
-    .input(z.object({}).optional())
+    .input(z.strictObject({}).optional())
     .output(apiKeyListSchema)
     .query(({ ctx }) => ctx.services.auth.listApiKeys(ctx.user)),
 
@@ -93,7 +93,7 @@ export const authRouter = {
         errors: [f.apiKeyNotFound],
       }),
     )
-    .input(z.object({ api_key_id: z.string().min(1).max(100) }))
+    .input(z.strictObject({ api_key_id: z.string().min(1).max(100) }))
     .output(messageSchema)
     .mutation(({ ctx, input }) => ctx.services.auth.deleteApiKey(ctx.user, input.api_key_id)),
 } satisfies TRPCRouterRecord;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { timestampSchema } from '../common';
+import { jsonNumber } from '../json-number';
 import { roleSchema } from '../roles';
 
 // Upper bounds keep a 10 MB "password" from ever reaching argon2: it is a 400, not a slow hash.
@@ -9,14 +10,14 @@ export const emailSchema = z
   .transform((e) => e.trim().toLowerCase());
 export const passwordSchema = z.string().min(8, 'Password must be at least 8 characters').max(256);
 
-export const registerInputSchema = z.object({
+export const registerInputSchema = z.strictObject({
   email: emailSchema,
   password: passwordSchema,
   name: z.string().trim().min(1).max(100).optional(),
 });
 export type RegisterInput = z.infer<typeof registerInputSchema>;
 
-export const loginInputSchema = z.object({
+export const loginInputSchema = z.strictObject({
   email: emailSchema,
   password: z.string().min(1).max(256),
 });
@@ -43,9 +44,9 @@ export const meSchema = z
   .meta({ id: 'User' });
 export type Me = z.infer<typeof meSchema>;
 
-export const createApiKeyInputSchema = z.object({
+export const createApiKeyInputSchema = z.strictObject({
   name: z.string().trim().min(1).max(100),
-  expires_in_days: z.number().int().min(1).max(3650).optional(),
+  expires_in_days: jsonNumber(z.number().int().min(1).max(3650)).optional(),
 });
 export type CreateApiKeyInput = z.infer<typeof createApiKeyInputSchema>;
 

@@ -4,11 +4,16 @@ import { timestampSchema } from '../common';
 
 export const CHAT_CONTENT_MAX = 32_000;
 
-export const chatInputSchema = z.object({
+export const CHAT_CONTENT_REQUIRED = 'Message content is required';
+
+export const chatInputSchema = z.strictObject({
   persona_id: z.string().min(1).max(100),
   message_history_id: z.string().min(1).max(100).optional(),
-  // Emptiness is checked by the service so its detail matches the seed's, word for word.
-  content: z.string().max(CHAT_CONTENT_MAX).optional(),
+  // Required here; emptiness is checked by the service so its detail matches the seed's, word
+  // for word. A missing field says the seed's words too (after "Invalid input: content:").
+  content: z
+    .string({ error: (issue) => (issue.input === undefined ? CHAT_CONTENT_REQUIRED : undefined) })
+    .max(CHAT_CONTENT_MAX),
 });
 export type ChatInput = z.infer<typeof chatInputSchema>;
 
@@ -64,9 +69,9 @@ export const personaHistoriesSchema = z.object({
 });
 export type PersonaHistories = z.infer<typeof personaHistoriesSchema>;
 
-export const historyIdInputSchema = z.object({ id: z.string().min(1).max(100) });
+export const historyIdInputSchema = z.strictObject({ id: z.string().min(1).max(100) });
 
-export const updateHistoryInputSchema = z.object({
+export const updateHistoryInputSchema = z.strictObject({
   id: z.string().min(1).max(100),
   title: z.string().trim().min(1).max(200).optional(),
   description: z.string().max(2000).optional(),

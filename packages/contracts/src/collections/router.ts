@@ -43,7 +43,7 @@ export const collectionsRouter = {
         errors: [f.notBuilder],
       }),
     )
-    .input(z.object({}).optional())
+    .input(z.strictObject({}).optional())
     .output(collectionListSchema)
     .query(({ ctx }) => ctx.services.collections.list(ctx.user)),
 

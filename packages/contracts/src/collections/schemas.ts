@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { timestampSchema } from '../common';
-import { collectionNameSchema, queryMetricSchema, ragModeSchema } from '../personas/schemas';
+import { jsonNumber } from '../json-number';
+import {
+  collectionNameSchema,
+  queryMetricSchema,
+  ragModeSchema,
+  thresholdMisfit,
+  thresholdSchema,
+} from '../personas/schemas';
 
 export const collectionVisibilitySchema = z
   .enum(['private', 'shared'])
@@ -22,19 +29,19 @@ export const collectionSchema = z
   .meta({ id: 'Collection' });
 export type Collection = z.infer<typeof collectionSchema>;
 
-export const createCollectionInputSchema = z.object({
+export const createCollectionInputSchema = z.strictObject({
   name: collectionNameSchema,
   description: z.string().max(2000).optional(),
   visibility: collectionVisibilitySchema.optional(),
 });
 export type CreateCollectionInput = z.infer<typeof createCollectionInputSchema>;
 
-export const collectionNameInputSchema = z.object({ name: z.string().min(1).max(100) });
+export const collectionNameInputSchema = z.strictObject({ name: z.string().min(1).max(100) });
 
 export const collectionListSchema = z.object({ collections: z.array(collectionSchema) });
 export type CollectionList = z.infer<typeof collectionListSchema>;
 
-export const addDocumentInputSchema = z.object({
+export const addDocumentInputSchema = z.strictObject({
   name: z.string().min(1).max(100),
   file_name: z.string().trim().min(1).max(255),
   doc_path: z.string().max(1000).optional(),
@@ -64,7 +71,7 @@ export const documentSchema = z
 export const documentListSchema = z.object({ documents: z.array(documentSchema) });
 export type DocumentList = z.infer<typeof documentListSchema>;
 
-export const deleteDocumentInputSchema = z.object({
+export const deleteDocumentInputSchema = z.strictObject({
   name: z.string().min(1).max(100),
   document_id: z.string().min(1).max(100),
 });
@@ -86,24 +93,23 @@ export const ragHitSchema = z
 export type RagHit = z.infer<typeof ragHitSchema>;
 
 export const searchInputSchema = z
-  .object({
+  .strictObject({
     name: z.string().min(1).max(100),
     query: z.string().min(1).max(32_000),
-    top_k: z.number().int().min(1).max(20).optional(),
+    top_k: jsonNumber(z.number().int().min(1).max(20)).optional(),
     metric: queryMetricSchema.optional(),
-    threshold: z.number().optional(),
+    threshold: thresholdSchema.optional(),
     mode: ragModeSchema.optional(),
   })
-  .superRefine((input, ctx) => {
-    if (input.threshold === undefined) return;
-    const [min, max] = input.metric === 'euclidean' ? [0, 2] : [-1, 1];
-    if (input.threshold < min || input.threshold > max) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['threshold'],
-        message: `For the ${input.metric ?? 'cosine'} metric the threshold must be between ${min} and ${max}`,
-      });
-    }
+  // A transform that reports, not a refinement: trpc-to-openapi documents a refined body as a
+  // plain z.object, which would drop `additionalProperties: false` from the document.
+  .transform((input, ctx) => {
+    const misfit =
+      input.threshold === undefined
+        ? undefined
+        : thresholdMisfit(input.metric ?? 'cosine', input.threshold);
+    if (misfit) ctx.issues.push({ code: 'custom', path: ['threshold'], message: misfit, input });
+    return input;
   });
 export type SearchInput = z.infer<typeof searchInputSchema>;
 

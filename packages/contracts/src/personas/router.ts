@@ -27,7 +27,7 @@ export const personasRouter = {
         summary: 'Your own personas as {id: name}',
       }),
     )
-    .input(z.object({}).optional())
+    .input(z.strictObject({}).optional())
     .output(ownedPersonasSchema)
     .query(({ ctx }) => ctx.services.personas.owned(ctx.user)),
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { timestampSchema } from '../common';
+import { jsonNumber } from '../json-number';
 
 export const METRIC_DEFAULTS = { cosine: 0.3, euclidean: 1.2 } as const;
 export const METRIC_RANGES = { cosine: [-1, 1], euclidean: [0, 2] } as const;
@@ -22,56 +23,71 @@ export const collectionNameSchema = z
     'Collection names are 1–64 of a-z, 0-9, _ and -, starting with a letter or digit',
   );
 
-const ragInputSchema = z.object({
-  db_collections: z.array(collectionNameSchema).max(50).optional(),
-  query_threshold: z.number().optional(),
-  query_metric: queryMetricSchema.optional(),
-  top_k: z.number().int().min(1).max(20).optional(),
-  mode: ragModeSchema.optional(),
-});
+/** Widest threshold any metric accepts (cosine −1…1, euclidean 0…2); each metric narrows it. */
+const THRESHOLD_RANGE = [-1, 2] as const;
+export const thresholdSchema = jsonNumber(
+  z.number().min(THRESHOLD_RANGE[0]).max(THRESHOLD_RANGE[1]),
+);
+
+/** Why a threshold does not fit its metric, or undefined when it does. */
+export function thresholdMisfit(metric: QueryMetric, threshold: number): string | undefined {
+  const [min, max] = METRIC_RANGES[metric];
+  if (threshold >= min && threshold <= max) return undefined;
+  return `For the ${metric} metric the threshold must be between ${min} and ${max}`;
+}
 
 /** The threshold's range depends on the metric it is read in (cosine −1…1, euclidean 0…2). */
-function thresholdFitsMetric(
-  rag: { query_threshold?: number; query_metric?: QueryMetric } | undefined,
-  ctx: z.RefinementCtx,
-) {
-  if (rag?.query_threshold === undefined || rag.query_metric === undefined) return;
-  const [min, max] = METRIC_RANGES[rag.query_metric];
-  if (rag.query_threshold < min || rag.query_threshold > max) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['rag', 'query_threshold'],
-      message: `For the ${rag.query_metric} metric the threshold must be between ${min} and ${max}`,
-    });
-  }
-}
+const ragInputSchema = z
+  .strictObject({
+    db_collections: z.array(collectionNameSchema).max(50).optional(),
+    query_threshold: thresholdSchema.optional(),
+    query_metric: queryMetricSchema.optional(),
+    top_k: jsonNumber(z.number().int().min(1).max(20)).optional(),
+    mode: ragModeSchema.optional(),
+  })
+  // On the rag object, not the body: trpc-to-openapi documents a refined body as a plain
+  // z.object, which would drop `additionalProperties: false` from the document.
+  .superRefine((rag, ctx) => {
+    if (rag.query_threshold === undefined || rag.query_metric === undefined) return;
+    const misfit = thresholdMisfit(rag.query_metric, rag.query_threshold);
+    if (misfit) ctx.addIssue({ code: 'custom', path: ['query_threshold'], message: misfit });
+  });
 
 /** Every writable field, all optional; create requires a name, update takes the id from the path. */
 const personaFieldsSchema = z
-  .object({
+  .strictObject({
     persona_name: z.string().trim().min(1).max(100),
     creator_id: z.string().min(1).max(100),
     description: z.string().max(2000),
     system_prompt: z.string().max(20_000),
     model: z.string().trim().min(1).max(200),
-    temperature: z.number().min(0).max(2),
+    temperature: jsonNumber(z.number().min(0).max(2)),
     visibility: personaVisibilitySchema,
     rag: ragInputSchema,
   })
   .partial();
 
-export const buildPersonaInputSchema = personaFieldsSchema
-  .required({ persona_name: true })
-  .superRefine((input, ctx) => thresholdFitsMetric(input.rag, ctx));
+export const buildPersonaInputSchema = personaFieldsSchema.required({ persona_name: true });
 export type BuildPersonaInput = z.infer<typeof buildPersonaInputSchema>;
+
+/**
+ * The read-only fields of a persona's representation besides `persona_id` (which names the
+ * persona: the path on REST). Its update accepts them and drops them, so a client can send back
+ * what it read.
+ */
+const readOnlyPersonaFields = {
+  created_at: timestampSchema.optional().meta({ description: 'Read-only: accepted and ignored' }),
+  updated_at: timestampSchema.optional().meta({ description: 'Read-only: accepted and ignored' }),
+};
 
 /** Any subset of the fields. The persona id travels in the path, never in the body. */
 export const updatePersonaInputSchema = personaFieldsSchema
-  .extend({ persona_id: z.string().min(1).max(100) })
-  .superRefine((input, ctx) => thresholdFitsMetric(input.rag, ctx));
+  .extend({ persona_id: z.string().min(1).max(100), ...readOnlyPersonaFields })
+  // A transform, not a schema without those keys: they must still pass strictness.
+  .transform(({ created_at: _created, updated_at: _updated, ...input }) => input);
 export type UpdatePersonaInput = z.infer<typeof updatePersonaInputSchema>;
 
-export const personaIdInputSchema = z.object({ persona_id: z.string().min(1).max(100) });
+export const personaIdInputSchema = z.strictObject({ persona_id: z.string().min(1).max(100) });
 
 export const personaSchema = z
   .object({

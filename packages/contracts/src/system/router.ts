@@ -14,7 +14,7 @@ export const systemRouter = {
         protect: false,
       }),
     )
-    .input(z.object({}).optional())
+    .input(z.strictObject({}).optional())
     .output(systemInfoSchema)
     .query(({ ctx }) => ctx.services.system.info()),
 } satisfies TRPCRouterRecord;

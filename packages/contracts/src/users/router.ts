@@ -35,7 +35,7 @@ export const usersRouter = {
         errors: [f.notAdmin, f.selfChange, f.userNotFound],
       }),
     )
-    .input(z.object({ user_id: idSchema }))
+    .input(z.strictObject({ user_id: idSchema }))
     .output(messageSchema)
     .mutation(({ ctx, input }) => ctx.services.users.delete(ctx.user, input.user_id)),
 } satisfies TRPCRouterRecord;

@@ -6,7 +6,7 @@ import { roleSchema } from '../roles';
 export const userListSchema = z.object({ users: z.array(meSchema) });
 export type UserList = z.infer<typeof userListSchema>;
 
-export const setRoleInputSchema = z.object({ user_id: idSchema, role: roleSchema });
+export const setRoleInputSchema = z.strictObject({ user_id: idSchema, role: roleSchema });
 export type SetRoleInput = z.infer<typeof setRoleInputSchema>;
 
 export const roleChangedSchema = z.object({
