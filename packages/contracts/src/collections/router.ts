@@ -81,7 +81,6 @@ export const collectionsRouter = {
         errors: {
           ...ownerOnly,
           400: 'Invalid input, or the collection was built with another embedding model',
-          409: 'Another document with the same doc_path was being stored at the same time',
           413: 'The document is over the size limit',
           502: 'The embedding model failed',
           504: 'The embedding model timed out',
