@@ -150,10 +150,6 @@ export const failures = {
   ),
   documentTooLarge: fail('PAYLOAD_TOO_LARGE', 'The document is over the size limit'),
   documentNotFound: fail('NOT_FOUND', 'No such document in this collection'),
-  docPathRace: fail(
-    'CONFLICT',
-    'Another document with the same doc_path was being stored at the same time; retry',
-  ),
   embeddingFailed: fail('BAD_GATEWAY', 'The embedding model failed; nothing was stored'),
   embeddingTimedOut: fail('GATEWAY_TIMEOUT', 'The embedding model timed out; nothing was stored'),
 

@@ -77,7 +77,6 @@ export const collectionsRouter = {
           ...ownerOnly,
           f.otherEmbedder,
           f.documentTooLarge,
-          f.docPathRace,
           f.embeddingFailed,
           f.embeddingTimedOut,
         ],
