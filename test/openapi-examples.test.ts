@@ -100,7 +100,7 @@ beforeAll(async () => {
   });
   expect(login.status).toBe(200);
   tokens.admin = ((await login.json()) as { token: string }).token;
-}, 120_000);
+});
 
 afterAll(async () => {
   await server?.[Symbol.asyncDispose]();
@@ -146,7 +146,9 @@ async function send(
   const mediaType = (response.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? '';
   const text = await response.text();
   let body: unknown = text;
-  if (mediaType === 'application/json') body = JSON.parse(text);
+  if (mediaType === 'application/json' || mediaType === 'application/problem+json') {
+    body = JSON.parse(text);
+  }
   if (mediaType === 'text/event-stream') body = sseFrames(text);
   return { status: response.status, headers: response.headers, mediaType, body };
 }
@@ -185,16 +187,23 @@ describe('the documented examples against a fresh server', () => {
     const answer = (status: number, body: unknown, headers = new Headers()): Answer => ({
       status,
       headers,
-      mediaType: 'application/json',
+      mediaType: status >= 400 ? 'application/problem+json' : 'application/json',
       body,
+    });
+    const problem = (status: number, title: string, code: string, detail: string) => ({
+      type: 'about:blank',
+      title,
+      status,
+      detail,
+      code,
     });
     expect(problems('GET', '/system/info', answer(200, { name: 'personas' }))).not.toEqual([]);
     expect(problems('GET', '/system/info', answer(418, {}))).toEqual([
       'status 418 is not documented',
     ]);
-    const tooMany = answer(429, { detail: 'Slow down', code: 'TOO_MANY_REQUESTS' });
+    const tooMany = answer(429, problem(429, 'Too Many Requests', 'TOO_MANY_REQUESTS', 'Slow'));
     expect(problems('POST', '/auth/login', tooMany)).toEqual(['header Retry-After is missing']);
-    const unknownCode = answer(404, { detail: 'Gone', code: 'GONE' });
+    const unknownCode = answer(404, problem(404, 'Not Found', 'GONE', 'Gone'));
     expect(problems('GET', '/personas/{persona_id}', unknownCode)).not.toEqual([]);
   });
 

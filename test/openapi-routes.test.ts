@@ -138,7 +138,7 @@ beforeAll(async () => {
   expect(response.status).toBe(200);
   doc = (await response.json()) as OpenApiDocument;
   operations = operationsOf(doc);
-}, 120_000);
+});
 
 afterAll(async () => {
   await Promise.all([main?.[Symbol.asyncDispose](), failing?.[Symbol.asyncDispose]()]);

@@ -12,6 +12,7 @@ import {
   createPersonasClient,
   type PersonasClient,
   PersonasError,
+  type PersonasErrorCode,
   type PersonasIssue,
   type RouterInputs,
   type RouterOutputs,
@@ -144,7 +145,11 @@ describe("the SDK's inferred types", () => {
     expectTypeOf(wrong).toBeFunction();
 
     expectTypeOf<PersonasError['status']>().toEqualTypeOf<number>();
-    expectTypeOf<PersonasError['code']>().toEqualTypeOf<string>();
+    // Typed codes: a typo in a comparison is a compile error, and the known codes complete.
+    expectTypeOf<PersonasError['code']>().toEqualTypeOf<PersonasErrorCode>();
+    expectTypeOf<'NOT_FOUND'>().toExtend<PersonasErrorCode>();
+    expectTypeOf<'TOO_MANY_REQUESTS'>().toExtend<PersonasErrorCode>();
+    expectTypeOf<'NOT_A_CODE'>().not.toExtend<PersonasErrorCode>();
     expectTypeOf<PersonasError['detail']>().toEqualTypeOf<string>();
     expectTypeOf<PersonasError['issues']>().toEqualTypeOf<PersonasIssue[] | undefined>();
     expectTypeOf<PersonasIssue>().toEqualTypeOf<{ path: string; message: string; code: string }>();

@@ -8,6 +8,7 @@ import {
   createPersonasClient,
   type PersonasClient,
   PersonasError,
+  type PersonasErrorCode,
   type RouterInputs,
   type RouterOutputs,
 } from '@personas/sdk';
@@ -171,7 +172,7 @@ const viaRest: TransportFor = (token) => {
   const send = async <T>(method: RestCall['method'], path: string, body?: unknown) => {
     const answer = await call<T>(method, path, body);
     if (answer.status === 200) return answer.body;
-    const { code, detail } = answer.body as unknown as { code: string; detail: string };
+    const { code, detail } = answer.body as unknown as { code: PersonasErrorCode; detail: string };
     throw new PersonasError(answer.status, code, detail);
   };
   return {

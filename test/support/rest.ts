@@ -29,7 +29,7 @@ export async function rest<T = unknown>(url: string, call: RestCall): Promise<Re
   const response = await fetch(`${url}/api${call.path}`, { method: call.method, headers, body });
   const text = await response.text();
   let parsed: unknown = text;
-  if ((response.headers.get('content-type') ?? '').includes('application/json')) {
+  if (/^application\/(problem\+)?json/.test(response.headers.get('content-type') ?? '')) {
     parsed = JSON.parse(text);
   }
   return { status: response.status, headers: response.headers, body: parsed as T };

@@ -8,7 +8,7 @@ import { documentBodyLimit, installBodyLimits } from './http/body-limits';
 import { registerChatStreamRoute } from './http/chat-stream-route';
 import { type Authenticate, createContextFactory } from './http/context';
 import { registerDocs } from './http/docs';
-import { errorBody } from './http/error-body';
+import { errorBody, installProblemContentType } from './http/error-body';
 import { registerHealth } from './http/health';
 import { installHostErrorHandlers } from './http/host-errors';
 import { registerRestTransport } from './http/rest-transport';
@@ -101,6 +101,7 @@ async function startApp(config: AppConfig, logger: Logger, cleanup: CleanupStack
   });
 
   installHostErrorHandlers(http);
+  installProblemContentType(http);
   installBodyLimits(http, config);
   registerHealth(http, db, wired.indexReport);
   const createContext = createContextFactory(services, authenticate);

@@ -72,12 +72,20 @@ describe('error responses', () => {
       for (const [status, response] of Object.entries(op.responses)) {
         if (Number(status) < 400) continue;
         expect(response.content, `${key} ${status}`).toEqual({
-          'application/json': {
+          'application/problem+json': {
             schema: { $ref: '#/components/schemas/Error' },
-            example: { detail: expect.any(String), code: expect.any(String) },
+            example: {
+              type: 'about:blank',
+              title: expect.any(String),
+              status: Number(status),
+              detail: expect.any(String),
+              code: expect.any(String),
+            },
           },
         });
-        const media = response.content?.['application/json'] as { example?: { code: string } };
+        const media = response.content?.['application/problem+json'] as {
+          example?: { code: string };
+        };
         const code = media?.example?.code as keyof typeof ERROR_CODES;
         expect(ERROR_CODES[code], `${key} ${status}`).toBe(Number(status));
       }

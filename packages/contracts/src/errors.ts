@@ -8,11 +8,18 @@ import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
  */
 export class DomainError extends Error {
   override name = 'DomainError';
+  /**
+   * A lowercase, more specific cause where the contract names one (`too_large`, `missing_scope`,
+   * …): REST bodies carry it as `reason`, tRPC errors as `data.reason`.
+   */
+  readonly reason?: string;
   constructor(
     readonly code: TRPC_ERROR_CODE_KEY,
     message: string,
+    opts: { reason?: string } = {},
   ) {
     super(message);
+    if (opts.reason !== undefined) this.reason = opts.reason;
   }
 }
 

@@ -8,7 +8,7 @@ export * from './error-codes';
 export * from './errors';
 export { findNulCharacter, nulCharacterMessage } from './nul-characters';
 export { API_TAGS, type ApiTag, rest } from './openapi';
-export { type ErrorBody, errorBodySchema } from './openapi-errors';
+export { type ErrorBody, errorBodySchema, STATUS_TITLES } from './openapi-errors';
 export * from './personas/schemas';
 export { hasRole, ROLES, type Role, roleSchema } from './roles';
 export { type AppRouter, appRouter, type RouterInputs, type RouterOutputs } from './root';

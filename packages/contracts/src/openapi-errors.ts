@@ -14,11 +14,20 @@ export interface Failure {
 }
 
 /** The REST error body, the same for every route and status. */
+/** RFC 9457 problem details, keeping the seed's `detail` and the tRPC-style `code`. */
 export const errorBodySchema = z.object({
+  type: z.string().meta({ description: 'A URI for the problem type; `about:blank` here' }),
+  title: z.string().meta({ description: "The status's reason phrase, e.g. `Not Found`" }),
+  status: z.number().int().min(400).max(599).meta({ description: 'The HTTP status, repeated' }),
   detail: z.string().meta({ description: 'One sentence a person can act on' }),
   code: z.enum(ERROR_CODE_NAMES).meta({
     description: 'The tRPC-style error code; each status names the codes it can carry',
   }),
+  reason: z
+    .string()
+    .regex(/^[a-z_]+$/)
+    .optional()
+    .meta({ description: 'A more specific cause where the contract names one, e.g. `too_large`' }),
   issues: z
     .array(
       z.object({
@@ -59,14 +68,44 @@ export function errorResponse(failures: readonly Failure[]) {
       ? { headers: { 'Retry-After': { $ref: RETRY_AFTER_REF } } }
       : {}),
     content: {
-      'application/json': {
+      'application/problem+json': {
         schema: { $ref: ERROR_SCHEMA_REF },
         // Without it, viewers sample the schema and show the first code of the enum on every status.
-        ...(failures[0] ? { example: { detail: failures[0].when, code: failures[0].code } } : {}),
+        ...(failures[0] ? { example: exampleBody(failures[0]) } : {}),
       },
     },
   };
 }
+
+function exampleBody(failure: Failure): ErrorBody {
+  const status = ERROR_CODES[failure.code];
+  return {
+    type: 'about:blank',
+    title: STATUS_TITLES[status] ?? 'Error',
+    status,
+    detail: failure.when,
+    code: failure.code,
+  };
+}
+
+/** Reason phrases of the statuses the API answers: a problem body's `title`. */
+export const STATUS_TITLES: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Entity',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
 
 /** An operation's failures as `responses` entries, one per status, in status order. */
 export function errorResponses(failures: readonly Failure[]) {

@@ -35,6 +35,7 @@ export interface PublicError {
   message: string;
   issues?: InputIssue[];
   retryAfterSeconds?: number;
+  reason?: string;
 }
 
 /**
@@ -46,10 +47,11 @@ export function publicErrorOf(error: TRPCError): PublicError {
   const issues = error.cause instanceof ZodError ? toInputIssues(error.cause) : undefined;
   const retryAfterSeconds =
     error.cause instanceof RateLimitedError ? error.cause.retryAfterSeconds : undefined;
+  const reason = error.cause instanceof DomainError ? error.cause.reason : undefined;
   let message = error.message;
   if (error.code === 'INTERNAL_SERVER_ERROR') message = 'Internal server error';
   else if (issues) message = describeInputIssues(issues);
-  return { message, issues, retryAfterSeconds };
+  return { message, issues, retryAfterSeconds, reason };
 }
 
 const t = initTRPC
@@ -57,7 +59,7 @@ const t = initTRPC
   .meta<OpenApiMeta>()
   .create({
     errorFormatter({ shape, error }) {
-      const { message, issues, retryAfterSeconds } = publicErrorOf(error);
+      const { message, issues, retryAfterSeconds, reason } = publicErrorOf(error);
       return {
         message,
         code: shape.code,
@@ -67,6 +69,7 @@ const t = initTRPC
           path: shape.data.path,
           issues,
           retryAfterSeconds,
+          reason,
         },
       };
     },

@@ -6,8 +6,22 @@ type ErrorData = PersonasRouter['_def']['_config']['$types']['errorShape']['data
 /** One field that failed validation (on a 400): where, and why. Never the rejected value. */
 export type PersonasIssue = NonNullable<ErrorData['issues']>[number];
 
+/**
+ * The server's error codes (tRPC's, which REST bodies carry too), and the SDK's own for what no
+ * server said: `HTTP_ERROR` (an answer without a code, a proxy's error page), `NETWORK_ERROR`
+ * (no answer), `UNEXPECTED_RESPONSE` (an answer of the wrong kind), `STREAM_INTERRUPTED` (a
+ * stream that ended before `done`), `CLIENT_ERROR` (anything else before a request left).
+ */
+export type PersonasErrorCode =
+  | ErrorData['code']
+  | 'HTTP_ERROR'
+  | 'NETWORK_ERROR'
+  | 'UNEXPECTED_RESPONSE'
+  | 'STREAM_INTERRUPTED'
+  | 'CLIENT_ERROR';
+
 /** The HTTP status the server sends for each error code (the tRPC table). */
-const STATUS_OF_CODE: Record<string, number> = {
+const STATUS_OF_CODE: Record<ErrorData['code'], number> = {
   BAD_REQUEST: 400,
   PARSE_ERROR: 400,
   UNAUTHORIZED: 401,
@@ -59,7 +73,7 @@ export class PersonasError extends Error {
 
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: PersonasErrorCode,
     readonly detail: string,
     options: PersonasErrorOptions = {},
   ) {
@@ -70,7 +84,7 @@ export class PersonasError extends Error {
 
   /** The status the server answers an error code with (500 for a code it does not send). */
   static statusOf(code: string): number {
-    return STATUS_OF_CODE[code] ?? 500;
+    return STATUS_OF_CODE[code as ErrorData['code']] ?? 500;
   }
 
   /** Any failure of a tRPC call (or of the SDK itself) as a PersonasError. */
@@ -119,7 +133,7 @@ export class PersonasError extends Error {
 /** `{detail, code, issues?}`, the server's error body on REST and on its own host errors. */
 export function parseErrorBody(
   text: string,
-): { detail: string; code: string; issues?: PersonasIssue[] } | null {
+): { detail: string; code: PersonasErrorCode; issues?: PersonasIssue[] } | null {
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -128,16 +142,22 @@ export function parseErrorBody(
   }
   if (typeof body !== 'object' || body === null) return null;
   const { detail, code, issues } = body as Record<string, unknown>;
-  if (typeof detail !== 'string' || typeof code !== 'string') return null;
+  if (typeof detail !== 'string' || !isKnownCode(code)) return null;
   return Array.isArray(issues)
     ? { detail, code, issues: issues as PersonasIssue[] }
     : { detail, code };
 }
 
 /** The usual code of a status, for answers that carry none (the first code listed wins). */
-function codeOfStatus(status: number): string {
-  for (const [code, s] of Object.entries(STATUS_OF_CODE)) if (s === status) return code;
+function codeOfStatus(status: number): PersonasErrorCode {
+  for (const [code, s] of Object.entries(STATUS_OF_CODE)) {
+    if (s === status && isKnownCode(code)) return code;
+  }
   return 'HTTP_ERROR';
+}
+
+function isKnownCode(code: unknown): code is ErrorData['code'] {
+  return typeof code === 'string' && Object.hasOwn(STATUS_OF_CODE, code);
 }
 
 export function isAbort(error: unknown): boolean {

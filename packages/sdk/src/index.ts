@@ -5,6 +5,11 @@ export {
   type PersonasClientOptions,
   type PersonasTRPCClient,
 } from './client';
-export { PersonasError, type PersonasErrorOptions, type PersonasIssue } from './errors';
+export {
+  PersonasError,
+  type PersonasErrorCode,
+  type PersonasErrorOptions,
+  type PersonasIssue,
+} from './errors';
 export type { PersonasRouter, RouterInputs, RouterOutputs } from './router';
 export { readServerSentEvents, type SseMessage } from './sse';

@@ -301,7 +301,7 @@ describe('roles and users', () => {
       body: { role: 'builder' },
     });
     expect(missing.status).toBe(404);
-    expect(missing.body).toEqual({ detail: 'User not found', code: 'NOT_FOUND' });
+    expect(missing.body).toMatchObject({ detail: 'User not found', code: 'NOT_FOUND' });
   });
 
   it('deleting a user ends their sessions and keys at once', async () => {

@@ -177,7 +177,7 @@ describe("the seed's chat example", () => {
   it("answers the seed's placeholder history id with 404 Message history not found", async () => {
     const res = await chat(personaId, { message_history_id: '12345', content: SEED_QUESTION });
     expect(res.status).toBe(404);
-    expect(res.body).toEqual({ detail: 'Message history not found', code: 'NOT_FOUND' });
+    expect(res.body).toMatchObject({ detail: 'Message history not found', code: 'NOT_FOUND' });
   });
 });
 
@@ -188,7 +188,10 @@ describe('chat rules', () => {
       const before = await messageCount();
       const res = await chat(personaId, body);
       expect(res.status).toBe(400);
-      expect(res.body).toEqual({ detail: 'Message content is required', code: 'BAD_REQUEST' });
+      expect(res.body).toMatchObject({
+        detail: 'Message content is required',
+        code: 'BAD_REQUEST',
+      });
       expect(await messageCount()).toBe(before);
     },
   );
@@ -197,7 +200,7 @@ describe('chat rules', () => {
     const before = await messageCount();
     const res = await chat(personaId, {});
     expect(res.status).toBe(400);
-    expect(res.body).toEqual({
+    expect(res.body).toMatchObject({
       detail: 'Invalid input: content: Message content is required',
       code: 'BAD_REQUEST',
       issues: [{ path: 'content', message: 'Message content is required', code: 'invalid_type' }],
@@ -215,7 +218,7 @@ describe('chat rules', () => {
       bob.token,
     );
     expect(asBob.status).toBe(404);
-    expect(asBob.body).toEqual({ detail: 'Message history not found', code: 'NOT_FOUND' });
+    expect(asBob.body).toMatchObject({ detail: 'Message history not found', code: 'NOT_FOUND' });
     const otherPersona = await chat(emptyPersonaId, {
       message_history_id: historyId,
       content: 'cross',
@@ -348,7 +351,10 @@ describe('streaming', () => {
       payload: JSON.stringify({ content: ' ' }),
     });
     expect(empty.statusCode).toBe(400);
-    expect(empty.json()).toEqual({ detail: 'Message content is required', code: 'BAD_REQUEST' });
+    expect(empty.json()).toMatchObject({
+      detail: 'Message content is required',
+      code: 'BAD_REQUEST',
+    });
     const anonymous = await t.app.http.inject({
       method: 'POST',
       url: `/api/personas/${personaId}/chat/stream`,

@@ -68,7 +68,7 @@ async function expectSameRefusal(persona: string, body: unknown, token?: string)
   const streamed = await stream(persona, body, token);
   expect(json.status).toBeGreaterThanOrEqual(400);
   expect(streamed.statusCode).toBe(json.status);
-  expect(streamed.headers['content-type']).toMatch(/^application\/json/);
+  expect(streamed.headers['content-type']).toMatch(/^application\/problem\+json/);
   expect(streamed.json()).toEqual(json.body);
   return streamed;
 }
@@ -88,7 +88,7 @@ describe('the chat stream route runs the chat.stream procedure', () => {
       { content: 'hi' },
       admin.token,
     );
-    expect(missing.json()).toEqual({ detail: 'Persona not found', code: 'NOT_FOUND' });
+    expect(missing.json()).toMatchObject({ detail: 'Persona not found', code: 'NOT_FOUND' });
   });
 
   it('sends a failure after the first event as an error event', async () => {
@@ -101,7 +101,7 @@ describe('the chat stream route runs the chat.stream procedure', () => {
     const last = frames.at(-1) ?? '';
     expect(last).toMatch(/^event: error\n/);
     const body = JSON.parse(/^data: (.*)$/m.exec(last)?.[1] ?? 'null');
-    expect(body).toEqual({ detail: expect.any(String), code: 'BAD_GATEWAY' });
+    expect(body).toMatchObject({ detail: expect.any(String), code: 'BAD_GATEWAY' });
   });
 
   it('answers 429 with Retry-After once the chat limit is spent', async () => {

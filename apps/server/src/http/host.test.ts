@@ -43,6 +43,37 @@ describe('the HTTP host', () => {
   });
 
   it.each([
+    ['a procedure error', 'GET', '/api/auth/me', undefined, 401, 'UNAUTHORIZED'],
+    ['a validation error', 'POST', '/api/auth/login', '{"email":1}', 400, 'BAD_REQUEST'],
+    ['a host error', 'POST', '/api/auth/login', '{oops', 400, 'PARSE_ERROR'],
+    ['an unknown route', 'GET', '/api/nope', undefined, 404, 'NOT_FOUND'],
+  ])('answers %s as RFC 9457 problem details', async (_, method, url, payload, status, code) => {
+    const res = await t.app.http.inject({
+      method: method as 'GET' | 'POST',
+      url,
+      ...(payload === undefined
+        ? {}
+        : { headers: { 'content-type': 'application/json' }, payload }),
+    });
+    expect(res.statusCode).toBe(status);
+    expect(res.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+    expect(res.json()).toMatchObject({
+      type: 'about:blank',
+      status,
+      code,
+      detail: expect.any(String),
+    });
+    expect(res.json().title).toMatch(/^[A-Z][A-Za-z ]+$/);
+  });
+
+  it('keeps tRPC errors in its own envelope', async () => {
+    const res = await t.app.http.inject({ method: 'GET', url: '/trpc/auth.me' });
+    expect(res.statusCode).toBe(401);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.json()).toMatchObject({ error: { data: { code: 'UNAUTHORIZED' } } });
+  });
+
+  it.each([
     ['GET', '/nope'],
     ['POST', '/nope/deeper?x=1'],
     ['GET', '/api/nope'],
@@ -59,7 +90,10 @@ describe('the HTTP host', () => {
     async (url) => {
       const res = await post(url, '{"unterminated": ');
       expect(res.statusCode).toBe(400);
-      expect(res.json()).toEqual({ detail: 'Malformed JSON in request body', code: 'PARSE_ERROR' });
+      expect(res.json()).toMatchObject({
+        detail: 'Malformed JSON in request body',
+        code: 'PARSE_ERROR',
+      });
       expectNoInternals(res.body);
     },
   );
@@ -89,7 +123,7 @@ describe('the HTTP host', () => {
       JSON.stringify({ email: 'nul@example.com', password: 'password-1', name: 'a\u0000b' }),
     );
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toEqual({
+    expect(res.json()).toMatchObject({
       detail: 'Invalid input: name: text must not contain NUL (\\u0000) characters',
       code: 'BAD_REQUEST',
     });

@@ -25,7 +25,7 @@ describe('GET /openapi.json', () => {
     await SwaggerParser.validate(structuredClone(doc));
   });
 
-  it('documents every error response as {detail, code}', async () => {
+  it('documents every error response as problem details', async () => {
     const doc = (await t.app.http.inject({ method: 'GET', url: '/openapi.json' })).json();
     const errorRefs: unknown[] = [];
     for (const item of Object.values<Record<string, { responses: Record<string, unknown> }>>(
@@ -40,9 +40,17 @@ describe('GET /openapi.json', () => {
     expect(errorRefs.length).toBeGreaterThan(0);
     for (const response of errorRefs) {
       expect(response).toMatchObject({
-        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        content: {
+          'application/problem+json': { schema: { $ref: '#/components/schemas/Error' } },
+        },
       });
     }
-    expect(doc.components.schemas.Error.required).toEqual(['detail', 'code']);
+    expect(doc.components.schemas.Error.required).toEqual([
+      'type',
+      'title',
+      'status',
+      'detail',
+      'code',
+    ]);
   });
 });

@@ -97,7 +97,7 @@ describe("the seed's persona routes", () => {
         body: { persona_name: 'Marketing Persona', creator_id: 'user123' },
       });
       expect(res.status).toBe(404);
-      expect(res.body).toEqual({
+      expect(res.body).toMatchObject({
         detail: 'Invalid user_id: User does not exist',
         code: 'NOT_FOUND',
       });
@@ -111,7 +111,7 @@ describe("the seed's persona routes", () => {
         body: { persona_name: 'x' },
       });
       expect(res.status).toBe(404);
-      expect(res.body).toEqual({ detail: 'Persona not found', code: 'NOT_FOUND' });
+      expect(res.body).toMatchObject({ detail: 'Persona not found', code: 'NOT_FOUND' });
     }
   });
 });
@@ -162,7 +162,7 @@ describe('creator_id rules', () => {
       token: admin.token,
       body: { creator_id: '00000000-0000-4000-8000-000000000000' },
     });
-    expect(unknown.body).toEqual({
+    expect(unknown.body).toMatchObject({
       detail: 'Invalid user_id: User does not exist',
       code: 'NOT_FOUND',
     });
