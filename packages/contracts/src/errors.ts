@@ -69,6 +69,29 @@ export class RateLimitedError extends DomainError {
   }
 }
 
+/**
+ * A dependency (the database) cannot serve right now: a 503, with how long to wait before trying
+ * again, which the HTTP layers turn into `Retry-After`.
+ */
+export class ServiceUnavailableError extends DomainError {
+  override name = 'ServiceUnavailableError';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+    opts: { reason?: string } = {},
+  ) {
+    super('SERVICE_UNAVAILABLE', message, opts);
+  }
+}
+
+/** How long the caller must wait, for the errors that say so (429 and 503); else undefined. */
+export function retryAfterOf(error: unknown): number | undefined {
+  if (error instanceof RateLimitedError || error instanceof ServiceUnavailableError) {
+    return error.retryAfterSeconds;
+  }
+  return undefined;
+}
+
 export class PayloadTooLargeError extends DomainError {
   override name = 'PayloadTooLargeError';
   constructor(message: string) {

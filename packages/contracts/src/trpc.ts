@@ -2,7 +2,7 @@ import { getTRPCErrorFromUnknown, initTRPC, TRPCError } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import { ZodError } from 'zod';
 import type { AuthUser, Context } from './context';
-import { DomainError, ForbiddenError, RateLimitedError, UnauthorizedError } from './errors';
+import { DomainError, ForbiddenError, retryAfterOf, UnauthorizedError } from './errors';
 import { findNulCharacter, nulCharacterMessage } from './nul-characters';
 import { hasRole, type Role } from './roles';
 
@@ -45,8 +45,7 @@ export interface PublicError {
  */
 export function publicErrorOf(error: TRPCError): PublicError {
   const issues = error.cause instanceof ZodError ? toInputIssues(error.cause) : undefined;
-  const retryAfterSeconds =
-    error.cause instanceof RateLimitedError ? error.cause.retryAfterSeconds : undefined;
+  const retryAfterSeconds = retryAfterOf(error.cause);
   const reason = error.cause instanceof DomainError ? error.cause.reason : undefined;
   let message = error.message;
   if (error.code === 'INTERNAL_SERVER_ERROR') message = 'Internal server error';

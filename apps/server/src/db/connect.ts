@@ -5,6 +5,7 @@ import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../env';
 import type { Logger } from '../logger';
+import { ClassifyingDialect } from './classifying-dialect';
 import { lockDataDir } from './data-dir-lock';
 import { MacrotaskYieldPlugin } from './macrotask-yield-plugin';
 import type { Database } from './schema';
@@ -16,6 +17,15 @@ export type DatabaseKind = 'pglite' | 'postgres';
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10));
 
 /**
+ * A connection attempt that takes longer fails (and the request answers 503): a dead server whose
+ * packets vanish would otherwise hold every request until the operating system gives up.
+ */
+export const CONNECT_TIMEOUT_MS = 5_000;
+
+/** Connections a process keeps at most: Postgres' default allows 100 over all its clients. */
+export const POOL_MAX = 10;
+
+/**
  * A pool whose lost connections are logged instead of crashing the process. pg emits a
  * connection's failure ("Connection terminated unexpectedly", a killed backend) as an `error`
  * event: on the pool while the client is idle, on the client alone while it is checked out — and
@@ -23,7 +33,14 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value,
  * discards the broken client when it is released, so the next query gets a fresh connection.
  */
 export function createPostgresPool(connectionString: string, logger: Logger): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max: 10 });
+  const pool = new pg.Pool({
+    connectionString,
+    max: POOL_MAX,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    // Idle connections to a server that restarted are dead: closing them after a while means
+    // fewer of them to find broken (each fails once, as an idle `error`, and is replaced).
+    idleTimeoutMillis: 30_000,
+  });
   pool.on('error', (err) => {
     logger.warn({ err }, 'an idle database connection failed; the pool replaces it');
   });
@@ -47,7 +64,7 @@ export async function connectDatabase(
   if (config.databaseUrl) {
     const pool = createPostgresPool(config.databaseUrl, logger);
     return {
-      db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
+      db: new Kysely<Database>({ dialect: new ClassifyingDialect(new PostgresDialect({ pool })) }),
       kind: 'postgres',
     };
   }

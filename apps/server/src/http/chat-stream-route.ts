@@ -10,7 +10,7 @@ import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from 'fastify';
 import type { createContextFactory } from './context';
 import { errorBodyFromTrpcError } from './error-body';
-import { retryAfterHeaders } from './rate-limit-headers';
+import { retryAfterHeaders } from './retry-after-headers';
 
 const createCaller = createCallerFactory(appRouter);
 

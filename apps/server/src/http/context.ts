@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { AuthUser, Context, Services } from '@personas/contracts';
+import { type AuthUser, type Context, type Services, toTRPCError } from '@personas/contracts';
 
 /** Resolves a bearer token to its user, or null when absent, unknown, expired or revoked. */
 export type Authenticate = (token: string) => Promise<AuthUser | null>;
@@ -15,7 +15,13 @@ export function bearerToken(headers: IncomingHttpHeaders): string | null {
 export function createContextFactory(services: Services, authenticate: Authenticate) {
   return async ({ req }: { req: { headers: IncomingHttpHeaders } }): Promise<Context> => {
     const token = bearerToken(req.headers);
-    const user = token ? await authenticate(token) : null;
-    return { user, services };
+    try {
+      const user = token ? await authenticate(token) : null;
+      return { user, services };
+    } catch (error) {
+      // No procedure middleware runs around the context: translate here (an unreachable
+      // database while resolving the token is a 503, not a 500).
+      throw toTRPCError(error);
+    }
   };
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Db } from '../db/connect';
+import { DATABASE_RETRY_AFTER_SECONDS } from '../db/errors';
 import { pingDatabase } from '../db/ping';
 import type { OpenReport } from '../retrieval/vector/vector-index-store';
 import { errorBody } from './error-body';
@@ -19,7 +20,14 @@ export function registerHealth(app: FastifyInstance, db: Db, indexes: OpenReport
       };
     } catch (err) {
       request.log.warn({ err }, 'database not reachable');
-      return reply.code(503).send(errorBody('SERVICE_UNAVAILABLE', 'Database is not reachable'));
+      return reply
+        .code(503)
+        .header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS))
+        .send(
+          errorBody('SERVICE_UNAVAILABLE', 'Database is not reachable', {
+            reason: 'database_unreachable',
+          }),
+        );
     }
   });
 }

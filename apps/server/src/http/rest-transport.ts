@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { type CreateOpenApiFastifyPluginOptions, fastifyTRPCOpenApiPlugin } from 'trpc-to-openapi';
 import type { createContextFactory } from './context';
 import { errorBodyFromAdapter } from './error-body';
-import { retryAfterHeaders } from './rate-limit-headers';
+import { retryAfterHeaders } from './retry-after-headers';
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 

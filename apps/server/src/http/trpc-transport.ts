@@ -2,7 +2,7 @@ import { type AppRouter, appRouter } from '@personas/contracts';
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import type { FastifyInstance } from 'fastify';
 import type { createContextFactory } from './context';
-import { retryAfterHeaders } from './rate-limit-headers';
+import { retryAfterHeaders } from './retry-after-headers';
 
 /** tRPC at /trpc (batching on) for the typed client and the SDK. */
 export async function registerTrpcTransport(
