@@ -3,6 +3,7 @@ import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/a
 import type { FastifyInstance } from 'fastify';
 import type { createContextFactory } from './context';
 import { retryAfterHeaders } from './rate-limit-headers';
+import { tokenResponseHeaders } from './security-headers';
 
 /** tRPC at /trpc (batching on) for the typed client and the SDK. */
 export async function registerTrpcTransport(
@@ -15,7 +16,9 @@ export async function registerTrpcTransport(
       router: appRouter,
       createContext,
       allowBatching: true,
-      responseMeta: ({ errors }) => ({ headers: retryAfterHeaders(errors) }),
+      responseMeta: ({ errors, paths }) => ({
+        headers: { ...retryAfterHeaders(errors), ...tokenResponseHeaders(paths) },
+      }),
       onError: ({ error, path, req }) => {
         if (error.code === 'INTERNAL_SERVER_ERROR') {
           req.log.error({ err: error.cause ?? error, procedure: path }, 'procedure failed');
