@@ -129,6 +129,7 @@ describe('CORS_ORIGINS', () => {
     for (const url of ['/api/system/info', '/api/auth/me', '/trpc/system.info']) {
       const res = await send('GET', url, { headers: { origin: ALLOWED } });
       expect(res.headers['access-control-allow-origin'], url).toBe(ALLOWED);
+      expect(res.headers.vary, url).toMatch(/\bOrigin\b/);
       expect(String(res.headers['access-control-expose-headers']).split(', ')).toEqual([
         'Location',
         'Retry-After',

@@ -16,8 +16,10 @@ export async function registerTrpcTransport(
       router: appRouter,
       createContext,
       allowBatching: true,
+      // tRPC's own `Vary` replaces the one CORS set on the reply: keep `Origin` in it, so no
+      // shared cache hands a response meant for one origin to another.
       responseMeta: ({ errors, paths }) => ({
-        headers: { ...retryAfterHeaders(errors), ...tokenResponseHeaders(paths) },
+        headers: { vary: 'Origin', ...retryAfterHeaders(errors), ...tokenResponseHeaders(paths) },
       }),
       onError: ({ error, path, req }) => {
         if (error.code === 'INTERNAL_SERVER_ERROR') {
