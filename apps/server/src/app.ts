@@ -7,11 +7,13 @@ import type { Config } from './env';
 import { documentBodyLimit, installBodyLimits } from './http/body-limits';
 import { registerChatStreamRoute } from './http/chat-stream-route';
 import { type Authenticate, createContextFactory } from './http/context';
+import { installCors } from './http/cors';
 import { registerDocs } from './http/docs';
 import { errorBody, installProblemContentType } from './http/error-body';
 import { registerHealth } from './http/health';
 import { installHostErrorHandlers } from './http/host-errors';
 import { registerRestTransport } from './http/rest-transport';
+import { installSecurityHeaders, SECURITY_HEADERS } from './http/security-headers';
 import { registerTrpcTransport } from './http/trpc-transport';
 import { CleanupStack } from './lib/cleanup-stack';
 import { createLogger, type Logger } from './logger';
@@ -89,7 +91,11 @@ async function startApp(config: AppConfig, logger: Logger, cleanup: CleanupStack
     // Errors Fastify raises before routing (a malformed URL, a bad header) in our error shape.
     frameworkErrors: (error, _request, rawReply) => {
       const reply = rawReply as FastifyReply;
-      void reply.code(400).send(errorBody('BAD_REQUEST', `Bad request: ${error.message}`));
+      // Hooks do not run before routing: the security header every response carries is set here.
+      void reply
+        .code(400)
+        .headers(SECURITY_HEADERS)
+        .send(errorBody('BAD_REQUEST', `Bad request: ${error.message}`));
     },
     forceCloseConnections: 'idle',
     return503OnClosing: true,
@@ -100,14 +106,16 @@ async function startApp(config: AppConfig, logger: Logger, cleanup: CleanupStack
     void reply.header('x-request-id', request.id);
   });
 
-  installHostErrorHandlers(http);
+  const routes = installHostErrorHandlers(http);
   installProblemContentType(http);
+  installSecurityHeaders(http);
+  await installCors(http, config.corsOrigins);
   installBodyLimits(http, config);
   registerHealth(http, db, wired.indexReport);
   const createContext = createContextFactory(services, authenticate);
   await registerTrpcTransport(http, createContext);
   registerChatStreamRoute(http, createContext);
-  await registerRestTransport(http, createContext);
+  await registerRestTransport(http, createContext, routes);
   await registerDocs(http, VERSION);
   await http.ready();
 

@@ -48,6 +48,19 @@ const envSchema = z
     SESSION_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
     LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(10),
     LOGIN_WINDOW_MINUTES: z.coerce.number().int().min(1).default(15),
+    CORS_ORIGINS: z
+      .string()
+      .default('')
+      .transform((list) =>
+        list
+          .split(',')
+          .map((origin) => origin.trim())
+          .filter(Boolean),
+      )
+      .refine((origins) => origins.every(isOrigin), {
+        message: 'must be a comma list of origins, each scheme://host[:port] with no path',
+      })
+      .describe('empty → no cross-origin access'),
   })
   .refine((e) => Boolean(e.ADMIN_EMAIL) === Boolean(e.ADMIN_PASSWORD), {
     message: 'ADMIN_EMAIL and ADMIN_PASSWORD must be set together',
@@ -92,7 +105,18 @@ const envSchema = z
       maxFailures: e.LOGIN_MAX_FAILURES,
       windowMs: e.LOGIN_WINDOW_MINUTES * 60_000,
     },
+    /** Browser origins allowed to call the API cross-origin, exactly as browsers send them. */
+    corsOrigins: e.CORS_ORIGINS,
   }));
+
+/** An origin as a browser sends it in `Origin`: `https://app.example.com`, no path or slash. */
+function isOrigin(value: string): boolean {
+  try {
+    return new URL(value).origin === value;
+  } catch {
+    return false;
+  }
+}
 
 /** The server's configuration: the environment, validated and shaped by `envSchema`. */
 export type Config = z.output<typeof envSchema>;

@@ -221,3 +221,19 @@ describe('documentRouter', () => {
     expect(body('/loose')?.additionalProperties).toBeUndefined();
   });
 });
+
+describe('the HTTP conventions', () => {
+  it('are stated once in the description: 405 with Allow, JSON bodies, security headers, CORS', () => {
+    const description = doc.info.description ?? '';
+    for (const text of ['405', '`Allow`', '415', 'nosniff', 'no-store', 'CORS_ORIGINS']) {
+      expect(description).toContain(text);
+    }
+  });
+
+  it('declare Cache-Control: no-store on the responses that carry a token', () => {
+    for (const key of ['POST /auth/register', 'POST /auth/login', 'POST /auth/api-keys']) {
+      expect(at(key).responses['200']?.headers, key).toHaveProperty('Cache-Control');
+    }
+    expect(at('GET /auth/me').responses['200']?.headers?.['Cache-Control']).toBeUndefined();
+  });
+});

@@ -54,8 +54,24 @@ export function createOpenApiDocument(opts: { version: string }): OpenAPIObject 
     protect: true,
   });
   (doc.paths as Record<string, Record<string, Operation>>)[CHAT_STREAM_PATH] = { post: completed };
+  for (const [path, method] of TOKEN_OPERATIONS) {
+    const ok = operationAt(doc, path, method).responses['200'] as { headers?: Json } | undefined;
+    if (ok) ok.headers = { ...ok.headers, 'Cache-Control': noStoreHeader };
+  }
   return doc;
 }
+
+/** The operations whose success hands out a token, which the server marks `no-store`. */
+const TOKEN_OPERATIONS = [
+  ['/auth/register', 'POST'],
+  ['/auth/login', 'POST'],
+  ['/auth/api-keys', 'POST'],
+] as const;
+
+const noStoreHeader = {
+  description: 'The response carries a token: no cache may keep it',
+  schema: { type: 'string', const: 'no-store' },
+};
 
 /**
  * The document of any router whose REST procedures set their meta with `rest()`, plus `paths`
@@ -67,8 +83,15 @@ export function documentRouter(
 ): OpenAPIObject {
   const doc = generateOpenApiDocument(router, {
     title: 'Personas API',
-    description:
+    description: [
       'AI personas with retrieval-grounded chat. Every route here is also a tRPC procedure at /trpc.',
+      '',
+      'Every route follows these conventions, not repeated on each operation:',
+      '- A known path with a method it does not serve answers **405** `METHOD_NOT_SUPPORTED` with an `Allow` header listing the methods it serves; an unknown path answers 404.',
+      '- Request bodies are `application/json` only; any other `Content-Type` is a **415** `UNSUPPORTED_MEDIA_TYPE`.',
+      '- Every response carries `X-Content-Type-Options: nosniff`; responses that carry a token (register, login, API-key creation) carry `Cache-Control: no-store`.',
+      '- Browsers may call the API from another origin only when the server lists that origin in `CORS_ORIGINS`: preflights then allow `Authorization`, `Content-Type` and `Idempotency-Key`, and responses expose `Location`, `Retry-After` and `X-Request-Id`.',
+    ].join('\n'),
     version: opts.version,
     baseUrl: '/api',
     securitySchemes: {

@@ -10,6 +10,7 @@ import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from 'fastify';
 import type { createContextFactory } from './context';
 import { errorBodyFromTrpcError } from './error-body';
+import { refuseNonJsonBody } from './json-bodies';
 import { retryAfterHeaders } from './retry-after-headers';
 
 const createCaller = createCallerFactory(appRouter);
@@ -38,6 +39,8 @@ export function registerChatStreamRoute(
 ): void {
   app.post<{ Params: { persona_id: string } }>(
     '/api/personas/:persona_id/chat/stream',
+    // A JSON body only: Fastify would parse `text/plain` into a string and the route 400 on it.
+    { onRequest: refuseNonJsonBody },
     async (request, reply) => {
       const abort = new AbortController();
       reply.raw.on('close', () => {
@@ -84,6 +87,11 @@ async function streamEvents(
 ): Promise<void> {
   reply.hijack();
   const res = reply.raw;
+  // The headers set on the reply so far (CORS, nosniff) are Fastify's to send, and hijacking
+  // skips that: copy them.
+  for (const [name, value] of Object.entries(reply.getHeaders())) {
+    if (value !== undefined) res.setHeader(name, value);
+  }
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache, no-transform',

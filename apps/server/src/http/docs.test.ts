@@ -29,17 +29,39 @@ describe('GET /docs', () => {
   it('renders the API reference with the operations listed, from local assets only', async () => {
     const page = await browser.newPage();
     const offsite: string[] = [];
+    // What the Content-Security-Policy blocked, as Chromium reports it on the console.
+    const blocked: string[] = [];
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) blocked.push(message.text());
+    });
     page.on('request', (request) => {
       if (!request.url().startsWith(baseUrl) && !request.url().startsWith('data:')) {
         offsite.push(request.url());
       }
     });
-    await page.goto(`${baseUrl}/docs`);
+    const response = await page.goto(`${baseUrl}/docs`);
+    expect(response?.headers()['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(response?.headers()['x-frame-options']).toBe('DENY');
     const operation = page.locator('.opblock-summary-path', { hasText: '/system/info' });
     await operation.first().waitFor({ timeout: 20_000 });
     expect(await page.locator('.opblock').count()).toBeGreaterThan(0);
     await expect(page.title()).resolves.toMatch(/swagger|personas/i);
     expect(offsite).toEqual([]);
+    expect(blocked).toEqual([]);
+    await page.close();
+  });
+
+  it('cannot be framed by another page', async () => {
+    const page = await browser.newPage();
+    const blocked: string[] = [];
+    page.on('console', (message) => {
+      if (/frame-ancestors|X-Frame-Options/i.test(message.text())) blocked.push(message.text());
+    });
+    await page.goto(`${baseUrl}/healthz`);
+    await page.setContent(`<iframe src="${baseUrl}/docs"></iframe>`);
+    await expect.poll(() => blocked.length, { timeout: 20_000, interval: 100 }).toBeGreaterThan(0);
+    const framed = page.frames().find((frame) => frame.url().startsWith(`${baseUrl}/docs`));
+    expect(await framed?.locator('.opblock').count()).toBeFalsy();
     await page.close();
   });
 });

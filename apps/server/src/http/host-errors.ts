@@ -1,5 +1,13 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { type ErrorBody, errorBody } from './error-body';
+import { KnownRoutes } from './known-routes';
+
+/**
+ * Routes that take every path under them and answer for themselves, so they say nothing about
+ * which methods a path serves: CORS's `OPTIONS *`, the REST adapter's `/api/*` (its operations
+ * are added from the procedures' meta instead) and tRPC's `/trpc/:path` (tRPC's own 405).
+ */
+const CATCH_ALLS = /^(\*|\/api\/\*|\/trpc\/.*)$/;
 
 /** Errors Fastify raises itself, before any procedure runs, mapped to a status and a body. */
 const HOST_ERRORS: Record<string, ErrorBody> = {
@@ -22,11 +30,31 @@ const HOST_ERRORS: Record<string, ErrorBody> = {
   ),
 };
 
-/** Unknown routes → 404; host-level failures → their 4xx; anything else → a bare 500. */
-export function installHostErrorHandlers(app: FastifyInstance): void {
+/**
+ * Unknown paths → 404; a known path with a method it does not serve → 405 with `Allow`;
+ * host-level failures → their 4xx; anything else → a bare 500. Install before any route: the
+ * returned table learns every route registered after it (add the REST operations to it).
+ */
+export function installHostErrorHandlers(app: FastifyInstance): KnownRoutes {
+  const routes = new KnownRoutes();
+  app.addHook('onRoute', (route) => {
+    if (!CATCH_ALLS.test(route.url)) {
+      routes.add(route.url, Array.isArray(route.method) ? route.method : [route.method]);
+    }
+  });
+
   app.setNotFoundHandler((request, reply) => {
-    const detail = `No route ${request.method} ${request.url.split('?')[0]}`;
-    void reply.code(404).send(errorBody('NOT_FOUND', detail));
+    const path = request.url.split('?')[0] ?? '/';
+    const allow = routes.allowed(path);
+    if (allow.length > 0) {
+      const detail = `${request.method} is not supported on ${path}; it serves ${allow.join(', ')}`;
+      void reply
+        .code(405)
+        .header('allow', allow.join(', '))
+        .send(errorBody('METHOD_NOT_SUPPORTED', detail));
+      return;
+    }
+    void reply.code(404).send(errorBody('NOT_FOUND', `No route ${request.method} ${path}`));
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -44,4 +72,5 @@ export function installHostErrorHandlers(app: FastifyInstance): void {
     request.log.error({ err: error }, 'unhandled error');
     void reply.code(500).send(errorBody('INTERNAL_SERVER_ERROR', 'Internal server error'));
   });
+  return routes;
 }

@@ -77,7 +77,7 @@ describe('the HTTP host', () => {
     ['GET', '/nope'],
     ['POST', '/nope/deeper?x=1'],
     ['GET', '/api/nope'],
-    ['DELETE', '/api/personas/unknown-route'],
+    ['DELETE', '/api/personas/p1/unknown-route'],
   ])('answers an unknown route %s %s with 404 {detail}', async (method, url) => {
     const res = await t.app.http.inject({ method: method as 'GET', url });
     expect(res.statusCode).toBe(404);
@@ -85,7 +85,7 @@ describe('the HTTP host', () => {
     expectNoInternals(res.body);
   });
 
-  it.each(['/api/system/info', '/nope'])(
+  it.each(['/api/auth/login', '/nope'])(
     'answers malformed JSON sent to %s with 400 {detail}',
     async (url) => {
       const res = await post(url, '{"unterminated": ');
@@ -105,7 +105,7 @@ describe('the HTTP host', () => {
   });
 
   it('answers an unsupported content type with 415 and no stack', async () => {
-    const res = await post('/api/system/info', '<x/>', 'application/xml');
+    const res = await post('/api/auth/login', '<x/>', 'application/xml');
     expect(res.statusCode).toBe(415);
     expect(res.json()).toMatchObject({ detail: expect.any(String) });
     expectNoInternals(res.body);

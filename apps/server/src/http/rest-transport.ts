@@ -1,18 +1,55 @@
 import { type AppRouter, appRouter } from '@personas/contracts';
 import type { FastifyInstance } from 'fastify';
-import { type CreateOpenApiFastifyPluginOptions, fastifyTRPCOpenApiPlugin } from 'trpc-to-openapi';
+import {
+  type CreateOpenApiFastifyPluginOptions,
+  fastifyTRPCOpenApiPlugin,
+  type OpenApiMeta,
+} from 'trpc-to-openapi';
 import type { createContextFactory } from './context';
 import { errorBodyFromAdapter } from './error-body';
+import { refuseNonJsonBody } from './json-bodies';
+import type { KnownRoutes } from './known-routes';
 import { retryAfterHeaders } from './retry-after-headers';
+import { tokenResponseHeaders } from './security-headers';
+
+const BASE_PATH = '/api';
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-/** REST under /api, served by the same procedures as tRPC, described by /openapi.json. */
+/** The REST operations the procedures declare, as `[path, methods]` under the base path. */
+function restOperations(): Map<string, string[]> {
+  const operations = new Map<string, string[]>();
+  const procedures = appRouter._def.procedures as unknown as Record<
+    string,
+    { _def: { meta?: unknown } }
+  >;
+  for (const { _def } of Object.values(procedures)) {
+    const openapi = (_def.meta as OpenApiMeta | undefined)?.openapi;
+    if (!openapi) continue;
+    const path = `${BASE_PATH}${openapi.path}`;
+    operations.set(path, [...(operations.get(path) ?? []), openapi.method]);
+  }
+  return operations;
+}
+
+/**
+ * REST under /api, served by the same procedures as tRPC, described by /openapi.json. Its
+ * operations join `routes`, so a wrong method on one of their paths is the host's 405.
+ */
 export async function registerRestTransport(
   app: FastifyInstance,
   createContext: ReturnType<typeof createContextFactory>,
+  routes: KnownRoutes,
 ): Promise<void> {
+  for (const [path, methods] of restOperations()) routes.add(path, methods);
   await app.register(async (api) => {
+    // The adapter's catch-all takes every method on every path; one no operation serves goes to
+    // the host's not-found handler (404, or 405 with Allow), not into the adapter's own 404.
+    api.addHook('onRequest', async (request, reply) => {
+      const path = request.url.split('?')[0] ?? '';
+      if (!routes.serves(request.method, path)) return reply.callNotFound();
+      return refuseNonJsonBody(request, reply);
+    });
     // A body-less POST/DELETE (logout, delete a key) is an empty JSON object, not a 415.
     api.addHook('preHandler', async (request) => {
       if (BODY_METHODS.has(request.method) && request.body === undefined) {
@@ -30,10 +67,12 @@ export async function registerRestTransport(
       }
     });
     const options: CreateOpenApiFastifyPluginOptions<AppRouter> = {
-      basePath: '/api',
+      basePath: BASE_PATH,
       router: appRouter,
       createContext,
-      responseMeta: ({ errors }) => ({ headers: retryAfterHeaders(errors) }),
+      responseMeta: ({ errors, paths }) => ({
+        headers: { ...retryAfterHeaders(errors), ...tokenResponseHeaders(paths) },
+      }),
       onError: ({ error, path }) => {
         if (error.code === 'INTERNAL_SERVER_ERROR') {
           api.log.error({ err: error.cause ?? error, procedure: path }, 'procedure failed');
