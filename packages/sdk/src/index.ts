@@ -6,5 +6,6 @@ export {
   type PersonasTRPCClient,
 } from './client';
 export { PersonasError, type PersonasErrorOptions, type PersonasIssue } from './errors';
+export { paginate } from './paginate';
 export type { PersonasRouter, RouterInputs, RouterOutputs } from './router';
 export { readServerSentEvents, type SseMessage } from './sse';
