@@ -64,6 +64,7 @@ const WALK: { op: string; as: Caller; keep?: (body: Record<string, unknown>) => 
   { op: 'POST /personas/{persona_id}/chat/stream', as: 'ada' },
   { op: 'GET /personas/{persona_id}/message_history', as: 'ada' },
   { op: 'GET /message_histories/{id}', as: 'ada' },
+  { op: 'GET /message_histories/{id}/messages', as: 'ada' },
   { op: 'PATCH /message_histories/{id}', as: 'ada' },
   { op: 'DELETE /message_histories/{id}', as: 'ada' },
   { op: 'DELETE /collections/{name}/documents/{document_id}', as: 'ada' },

@@ -320,7 +320,10 @@ describe('the OpenAPI document', () => {
         400: () => on.main('POST', '/auth/api-keys', user.token, { name: ' ' }),
         401: noToken('POST', '/auth/api-keys'),
       },
-      'GET /auth/api-keys': { 401: noToken('GET', '/auth/api-keys') },
+      'GET /auth/api-keys': {
+        400: () => on.main('GET', '/auth/api-keys?cursor=not-ours', user.token),
+        401: noToken('GET', '/auth/api-keys'),
+      },
       'DELETE /auth/api-keys/{api_key_id}': {
         400: () => on.main('DELETE', `/auth/api-keys/${long}`, user.token),
         401: noToken('DELETE', `/auth/api-keys/${nope}`),
@@ -386,6 +389,7 @@ describe('the OpenAPI document', () => {
         409: () => on.main('POST', '/collections', b2.token, { name: 'guides' }),
       },
       'GET /collections': {
+        400: () => on.main('GET', '/collections?limit=1e1', b1.token),
         401: noToken('GET', '/collections'),
         403: () => on.main('GET', '/collections', user.token),
       },
@@ -486,6 +490,11 @@ describe('the OpenAPI document', () => {
         400: () => on.main('GET', `/message_histories/${long}`, user.token),
         401: noToken('GET', `/message_histories/${history}`),
         404: () => on.main('GET', `/message_histories/${history}`, b1.token),
+      },
+      'GET /message_histories/{id}/messages': {
+        400: () => on.main('GET', `/message_histories/${history}/messages?limit=0x10`, user.token),
+        401: noToken('GET', `/message_histories/${history}/messages`),
+        404: () => on.main('GET', `/message_histories/${history}/messages`, b1.token),
       },
       'PATCH /message_histories/{id}': {
         400: () => on.main('PATCH', `/message_histories/${history}`, user.token, { title: ' ' }),

@@ -189,5 +189,6 @@ function addParameterExamples(operation: Operation): void {
     if (!known) continue;
     parameter.example ??= known.example;
     parameter.description ??= known.description;
+    if (known.deprecated) parameter.deprecated = true;
   }
 }

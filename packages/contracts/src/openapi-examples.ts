@@ -6,7 +6,10 @@ import type { RouterInputs } from './root';
  * description says where a real one comes from. Collection names are the ones the request
  * examples create, so a reader trying the routes from /docs in order gets answers, not 404s.
  */
-export const PARAMETER_EXAMPLES: Record<string, { example: unknown; description: string }> = {
+export const PARAMETER_EXAMPLES: Record<
+  string,
+  { example: unknown; description: string; deprecated?: true }
+> = {
   persona_id: {
     example: '3f0c6a52-8d1e-4b7a-9c2f-6e5d4b3a2c10',
     description: 'A persona id, from `POST /personas/build` or `GET /personas`',
@@ -31,8 +34,13 @@ export const PARAMETER_EXAMPLES: Record<string, { example: unknown; description:
     example: '2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f',
     description: 'An API key id, from `POST /auth/api-keys` or `GET /auth/api-keys`',
   },
-  limit: { example: 20, description: 'How many items at most (1–200)' },
-  offset: { example: 0, description: 'How many items to skip' },
+  limit: { example: 20, description: 'How many items at most (1–200, default 50)' },
+  // No example for `cursor`: only a previous page's `next_cursor` is one.
+  offset: {
+    example: 0,
+    description: 'Deprecated (use `cursor`): how many items to skip',
+    deprecated: true,
+  },
 };
 
 type Inputs = RouterInputs;

@@ -11,6 +11,8 @@ import type {
   ChatInput,
   ChatResponse,
   ChatStreamEvent,
+  HistoryMessages,
+  HistoryMessagesInput,
   MessageHistory,
   PersonaHistories,
   UpdateHistoryInput,
@@ -25,7 +27,7 @@ import type {
   SearchInput,
   SearchResult,
 } from './collections/schemas';
-import type { MessageResponse } from './common';
+import type { MessageResponse, OffsetPageInput, PageInput } from './common';
 import type { AuthUser } from './context';
 import type {
   BuildPersonaInput,
@@ -55,11 +57,11 @@ export interface Services {
     logout(actor: AuthUser): Promise<MessageResponse>;
     me(actor: AuthUser): Promise<Me>;
     createApiKey(actor: AuthUser, input: CreateApiKeyInput): Promise<CreatedApiKey>;
-    listApiKeys(actor: AuthUser): Promise<ApiKeyList>;
+    listApiKeys(actor: AuthUser, page: PageInput): Promise<ApiKeyList>;
     deleteApiKey(actor: AuthUser, apiKeyId: string): Promise<MessageResponse>;
   };
   users: {
-    list(page: { limit: number; offset: number }): Promise<UserList>;
+    list(page: OffsetPageInput): Promise<UserList>;
     setRole(actor: AuthUser, input: SetRoleInput): Promise<RoleChanged>;
     delete(actor: AuthUser, userId: string): Promise<MessageResponse>;
   };
@@ -68,16 +70,16 @@ export interface Services {
     build(actor: AuthUser, input: BuildPersonaInput): Promise<PersonaCreated>;
     update(actor: AuthUser, input: UpdatePersonaInput): Promise<PersonaUpdated>;
     delete(actor: AuthUser, personaId: string): Promise<PersonaDeleted>;
-    list(actor: AuthUser, page: { limit: number; offset: number }): Promise<PersonaList>;
+    list(actor: AuthUser, page: OffsetPageInput): Promise<PersonaList>;
     get(actor: AuthUser, personaId: string): Promise<Persona>;
   };
   collections: {
     create(actor: AuthUser, input: CreateCollectionInput): Promise<Collection>;
-    list(actor: AuthUser): Promise<CollectionList>;
+    list(actor: AuthUser, page: PageInput): Promise<CollectionList>;
     get(actor: AuthUser, name: string): Promise<Collection>;
     delete(actor: AuthUser, name: string): Promise<MessageResponse>;
     addDocument(actor: AuthUser, input: AddDocumentInput): Promise<DocumentAdded>;
-    listDocuments(actor: AuthUser, name: string): Promise<DocumentList>;
+    listDocuments(actor: AuthUser, name: string, page: PageInput): Promise<DocumentList>;
     deleteDocument(actor: AuthUser, name: string, documentId: string): Promise<MessageResponse>;
     search(actor: AuthUser, input: SearchInput): Promise<SearchResult>;
   };
@@ -85,8 +87,13 @@ export interface Services {
     send(actor: AuthUser, input: ChatInput, signal?: AbortSignal): Promise<ChatResponse>;
     /** Yields `meta`, `token`…, `done`; throws on failure. The exchange is stored before `done`. */
     stream(actor: AuthUser, input: ChatInput, signal?: AbortSignal): AsyncIterable<ChatStreamEvent>;
-    personaHistories(actor: AuthUser, personaId: string): Promise<PersonaHistories>;
+    personaHistories(
+      actor: AuthUser,
+      personaId: string,
+      page: PageInput,
+    ): Promise<PersonaHistories>;
     getHistory(actor: AuthUser, id: string): Promise<MessageHistory>;
+    historyMessages(actor: AuthUser, input: HistoryMessagesInput): Promise<HistoryMessages>;
     updateHistory(actor: AuthUser, input: UpdateHistoryInput): Promise<MessageHistory>;
     deleteHistory(actor: AuthUser, id: string): Promise<MessageResponse>;
   };

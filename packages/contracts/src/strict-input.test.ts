@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { chatInputSchema } from './chat/schemas';
 import { searchInputSchema } from './collections/schemas';
-import { pageSchema } from './common';
+import { decodeCursor, encodeCursor, offsetPageInputSchema } from './common';
 import { buildPersonaInputSchema, updatePersonaInputSchema } from './personas/schemas';
 import { appRouter } from './root';
 
@@ -97,9 +97,37 @@ describe('inputs after the REST adapter has coerced them', () => {
     expect(searchInputSchema.safeParse({ name: 'c', query: 'q', top_k: null }).success).toBe(false);
   });
 
-  it('still parses query-string numbers from their text', () => {
-    expect(pageSchema.parse({ limit: '5', offset: '10' })).toEqual({ limit: 5, offset: 10 });
-    expect(pageSchema.safeParse({ limit: 'abc' }).success).toBe(false);
+  it('parses query-string numbers from their text, digits only', () => {
+    expect(offsetPageInputSchema.parse({ limit: '5', offset: '10' })).toEqual({
+      limit: 5,
+      offset: 10,
+    });
+    expect(offsetPageInputSchema.parse({ limit: 7 })).toEqual({ limit: 7 });
+    for (const limit of [
+      'abc',
+      '0x10',
+      '1e1',
+      ' 5',
+      '-1',
+      '5.0',
+      '',
+      '0',
+      '201',
+      1.5,
+      null,
+      true,
+    ]) {
+      expect(offsetPageInputSchema.safeParse({ limit }).success, String(limit)).toBe(false);
+    }
+  });
+
+  it('refuses a cursor the server did not issue', () => {
+    const good = encodeCursor(['2026-12-01T12:00:00.000000Z', 'x']);
+    expect(decodeCursor(good)).toEqual(['2026-12-01T12:00:00.000000Z', 'x']);
+    expect(offsetPageInputSchema.safeParse({ cursor: good }).success).toBe(true);
+    for (const cursor of ['', 'not a cursor', 'e30', encodeCursor([]), '!!', 'eyJ'.repeat(400)]) {
+      expect(offsetPageInputSchema.safeParse({ cursor }).success, cursor).toBe(false);
+    }
   });
 });
 

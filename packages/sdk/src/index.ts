@@ -11,5 +11,6 @@ export {
   type PersonasErrorOptions,
   type PersonasIssue,
 } from './errors';
+export { paginate } from './paginate';
 export type { PersonasRouter, RouterInputs, RouterOutputs } from './router';
 export { readServerSentEvents, type SseMessage } from './sse';

@@ -1,5 +1,6 @@
-import type { Role } from '@personas/contracts';
+import type { PageInput, Role } from '@personas/contracts';
 import type { Db } from '../db/connect';
+import { afterTimeId, exactTimestamp, fetchSize, timeIdKey, toPage } from '../db/keyset';
 import type { NewApiKeyRow, NewSessionRow } from '../db/schema';
 
 export interface CredentialOwner {
@@ -73,15 +74,18 @@ export const apiKeysRepository = {
       .executeTakeFirst();
   },
 
-  listForUser(db: Db, userId: string) {
-    return db
+  /** A page in `(created_at, id)` order (index `api_keys_user_created_at_id`). */
+  async listForUser(db: Db, userId: string, page: PageInput) {
+    let query = db
       .selectFrom('api_keys')
       .select(['id', 'name', 'created_at', 'expires_at', 'last_used_at'])
-      .where('user_id', '=', userId)
-      .orderBy('created_at')
-      .orderBy('id')
-      .limit(200)
-      .execute();
+      .select(exactTimestamp('created_at').as('key_at'))
+      .where('user_id', '=', userId);
+    if (page.cursor) {
+      query = query.where(afterTimeId('created_at', 'id', timeIdKey(page.cursor, { uuid: false })));
+    }
+    const rows = await query.orderBy('created_at').orderBy('id').limit(fetchSize(page)).execute();
+    return toPage(rows, page, (r) => [r.key_at, r.id]);
   },
 
   async touch(db: Db, id: string, at: Date) {

@@ -160,9 +160,10 @@ export function createAuthService(
       };
     },
 
-    async listApiKeys(actor) {
-      const rows = await apiKeysRepository.listForUser(db, actor.id);
+    async listApiKeys(actor, page) {
+      const { rows, next_cursor } = await apiKeysRepository.listForUser(db, actor.id, page);
       return {
+        next_cursor,
         api_keys: rows.map((k) => ({
           api_key_id: k.id,
           name: k.name,

@@ -170,6 +170,7 @@ describe("the seed's chat example", () => {
         expect.objectContaining({ role: 'user' }),
         expect.objectContaining({ role: 'assistant', content: second.body.response }),
       ],
+      messages_next_cursor: null,
       created_at: expect.any(String),
     });
   });

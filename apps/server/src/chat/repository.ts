@@ -1,5 +1,6 @@
-import type { RagHit } from '@personas/contracts';
+import { BadRequestError, decodeCursor, type PageInput, type RagHit } from '@personas/contracts';
 import type { Db } from '../db/connect';
+import { afterTimeId, exactTimestamp, fetchSize, timeIdKey, toPage } from '../db/keyset';
 import type {
   MessageHistoryRow,
   MessageHistoryRowUpdate,
@@ -7,21 +8,64 @@ import type {
   NewMessageHistoryRow,
 } from '../db/schema';
 
+/** `["after" | "before", seq]` from a messages cursor; a 400 for any other cursor. */
+function seqKey(cursor: string): { direction: 'after' | 'before'; seq: string } {
+  const [direction, seq, ...rest] = decodeCursor(cursor) ?? [];
+  if ((direction !== 'after' && direction !== 'before') || !seq || !/^[0-9]{1,18}$/.test(seq)) {
+    throw new BadRequestError('The cursor does not belong to this list');
+  }
+  if (rest.length > 0) throw new BadRequestError('The cursor does not belong to this list');
+  return { direction, seq };
+}
+
 export const historiesRepository = {
   find(db: Db, id: string): Promise<MessageHistoryRow | undefined> {
     return db.selectFrom('message_histories').selectAll().where('id', '=', id).executeTakeFirst();
   },
 
-  listForUserAndPersona(db: Db, userId: string, personaId: string) {
-    return db
+  /** Newest first, a page (index `message_histories_user_persona_created_id`). */
+  async listForUserAndPersona(db: Db, userId: string, personaId: string, page: PageInput) {
+    let query = db
       .selectFrom('message_histories')
       .selectAll()
+      .select(exactTimestamp('created_at').as('key_at'))
       .where('user_id', '=', userId)
-      .where('persona_id', '=', personaId)
+      .where('persona_id', '=', personaId);
+    if (page.cursor) {
+      const key = timeIdKey(page.cursor, { uuid: true });
+      query = query.where(afterTimeId('created_at', 'id', key, 'desc'));
+    }
+    const rows = await query
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
-      .limit(200)
+      .limit(fetchSize(page))
       .execute();
+    return toPage(rows, page, (r) => [r.key_at, r.id]);
+  },
+
+  /**
+   * A page of one history's messages, in order. Without a cursor it starts at the oldest and
+   * walks forward (`["after", seq]` cursors); a `["before", seq]` cursor — what a history's
+   * `messages_next_cursor` holds — gives the messages just before `seq` and walks back towards
+   * the oldest. Either way the page reads oldest first. Index `messages_history_seq`.
+   */
+  async messagesPage(
+    db: Db,
+    historyId: string,
+    page: PageInput,
+  ): Promise<{ rows: MessageRow[]; next_cursor: string | null }> {
+    const key = page.cursor ? seqKey(page.cursor) : { direction: 'after' as const, seq: '0' };
+    const backwards = key.direction === 'before';
+    const rows = await db
+      .selectFrom('messages')
+      .selectAll()
+      .where('history_id', '=', historyId)
+      .where('seq', backwards ? '<' : '>', key.seq as unknown as number)
+      .orderBy('seq', backwards ? 'desc' : 'asc')
+      .limit(fetchSize(page))
+      .execute();
+    const { rows: kept, next_cursor } = toPage(rows, page, (m) => [key.direction, String(m.seq)]);
+    return { rows: backwards ? kept.reverse() : kept, next_cursor };
   },
 
   async messagesOf(db: Db, historyIds: string[]): Promise<MessageRow[]> {

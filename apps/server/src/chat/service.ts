@@ -3,8 +3,10 @@ import {
   type AuthUser,
   BadRequestError,
   type ChatInput,
+  type ChatMessageDto,
   type ChatResponse,
   type ChatStreamEvent,
+  encodeCursor,
   type MessageHistory,
   NotFoundError,
   type QueryMetric,
@@ -54,22 +56,34 @@ export function titleFrom(content: string): string {
   return words.length > 80 ? `${words.slice(0, 79)}…` : words;
 }
 
-function toHistoryDto(h: MessageHistoryRow, messages: MessageRow[]): MessageHistory {
+function toMessageDto(m: MessageRow): ChatMessageDto {
+  return {
+    id: m.id,
+    role: m.role,
+    content: m.content,
+    created_at: m.created_at.toISOString(),
+    ...(m.role === 'assistant' ? { rag_hit: m.rag_hit } : {}),
+  };
+}
+
+/** A history carries its latest messages and the cursor for those before them. */
+function toHistoryDto(
+  h: MessageHistoryRow,
+  latest: { rows: MessageRow[]; next_cursor: string | null },
+): MessageHistory {
   return {
     id: h.id,
     persona_id: h.persona_id,
     title: h.title,
     description: h.description,
     created_at: h.created_at.toISOString(),
-    messages: messages.map((m) => ({
-      id: m.id,
-      role: m.role,
-      content: m.content,
-      created_at: m.created_at.toISOString(),
-      ...(m.role === 'assistant' ? { rag_hit: m.rag_hit } : {}),
-    })),
+    messages: latest.rows.map(toMessageDto),
+    messages_next_cursor: latest.next_cursor,
   };
 }
+
+/** The `before` cursor past every message: the first page back from it is the latest ones. */
+const LATEST = encodeCursor(['before', '999999999999999999']);
 
 function toPassage(hit: RagHit): RetrievedPassage {
   return {
@@ -177,7 +191,11 @@ export function createChatService(db: Db, opts: ChatServiceOptions): Services['c
   }
 
   async function historyDto(history: MessageHistoryRow) {
-    return toHistoryDto(history, await historiesRepository.messagesOf(db, [history.id]));
+    return toHistoryDto(history, await latestMessages(history.id));
+  }
+
+  function latestMessages(historyId: string) {
+    return historiesRepository.messagesPage(db, historyId, { cursor: LATEST });
   }
 
   return {
@@ -217,23 +235,29 @@ export function createChatService(db: Db, opts: ChatServiceOptions): Services['c
       }
     },
 
-    async personaHistories(actor, personaId) {
+    async personaHistories(actor, personaId, page) {
       const persona = await findVisiblePersona(actor, personaId);
-      const histories = await historiesRepository.listForUserAndPersona(db, actor.id, persona.id);
-      const messages = await historiesRepository.messagesOf(
+      const histories = await historiesRepository.listForUserAndPersona(
         db,
-        histories.map((h) => h.id),
+        actor.id,
+        persona.id,
+        page,
       );
-      const byHistory = new Map<string, MessageRow[]>();
-      for (const m of messages) {
-        const list = byHistory.get(m.history_id) ?? [];
-        list.push(m);
-        byHistory.set(m.history_id, list);
-      }
+      // One indexed query per history (at most a page of them), each bounded to its latest.
+      const latest = await Promise.all(histories.rows.map((h) => latestMessages(h.id)));
       return {
         persona_id: persona.id,
-        messages: histories.map((h) => toHistoryDto(h, byHistory.get(h.id) ?? [])),
+        messages: histories.rows.map((h, i) =>
+          toHistoryDto(h, latest[i] ?? { rows: [], next_cursor: null }),
+        ),
+        next_cursor: histories.next_cursor,
       };
+    },
+
+    async historyMessages(actor, input) {
+      const history = await findOwnedHistory(actor, input.id);
+      const { rows, next_cursor } = await historiesRepository.messagesPage(db, history.id, input);
+      return { messages: rows.map(toMessageDto), next_cursor };
     },
 
     async getHistory(actor, id) {

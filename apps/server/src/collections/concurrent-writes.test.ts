@@ -155,7 +155,11 @@ describe('a document path stored by another writer at the same time', () => {
       content: TIDES,
     });
     expect(lookup).toHaveBeenCalledTimes(2);
-    const docs = await collectionsRepository.listDocuments(database.db, collection.collection_id);
+    const { rows: docs } = await collectionsRepository.listDocuments(
+      database.db,
+      collection.collection_id,
+      {},
+    );
     expect(docs.map((d) => [d.id, d.file_name])).toEqual([[added.document_id, 'ours.md']]);
     expect(docs[0]!.id).not.toBe(theirs.id);
   });
@@ -171,7 +175,11 @@ describe('a document path stored by another writer at the same time', () => {
         content: TIDES,
       }),
     ).rejects.toMatchObject({ code: 'CONFLICT' });
-    const docs = await collectionsRepository.listDocuments(database.db, collection.collection_id);
+    const { rows: docs } = await collectionsRepository.listDocuments(
+      database.db,
+      collection.collection_id,
+      {},
+    );
     expect(docs.map((d) => d.id)).toEqual([theirs.id]);
   });
 });

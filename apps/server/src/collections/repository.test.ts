@@ -57,7 +57,7 @@ describe('documents', () => {
 
     // The same path in another collection is another document.
     await collectionsRepository.insertDocument(db, documentAt(two, 'guides/setup.md'));
-    const docs = await collectionsRepository.listDocuments(db, one);
+    const { rows: docs } = await collectionsRepository.listDocuments(db, one, {});
     expect(docs.map((d) => d.doc_path)).toEqual(['guides/setup.md']);
   });
 
@@ -66,7 +66,7 @@ describe('documents', () => {
     const [, two] = collectionIds as [string, string];
     await collectionsRepository.insertDocument(db, documentAt(two, ''));
     await collectionsRepository.insertDocument(db, documentAt(two, ''));
-    const docs = await collectionsRepository.listDocuments(db, two);
+    const { rows: docs } = await collectionsRepository.listDocuments(db, two, {});
     expect(docs.filter((d) => d.doc_path === '')).toHaveLength(2);
   });
 });

@@ -1,9 +1,13 @@
+import type { PageInput } from '@personas/contracts';
 import { sql } from 'kysely';
 import type { Db } from '../db/connect';
+import { afterTimeId, exactTimestamp, fetchSize, singleKey, timeIdKey, toPage } from '../db/keyset';
 import type { CollectionRow, NewChunkRow, NewCollectionRow, NewDocumentRow } from '../db/schema';
 import { decodeVector, encodeVector } from '../retrieval/vector/vector-codec';
 
 const CHUNK_INSERT_BATCH = 50;
+/** What a collection name may be (contracts' rule), so a forged cursor never reaches SQL oddly. */
+const COLLECTION_NAME_KEY = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 export type CollectionWithCounts = CollectionRow & { documents: number; chunks: number };
 
@@ -30,11 +34,16 @@ export const collectionsRepository = {
     return row ? { ...row, documents: row.documents ?? 0, chunks: row.chunks ?? 0 } : undefined;
   },
 
+  /** A page in name order (the unique index on `name`). */
   async listReadable(
     db: Db,
     reader: { id: string; role: string },
-  ): Promise<CollectionWithCounts[]> {
+    page: PageInput,
+  ): Promise<{ rows: CollectionWithCounts[]; next_cursor: string | null }> {
     let query = withCounts(db);
+    if (page.cursor) {
+      query = query.where('collections.name', '>', singleKey(page.cursor, COLLECTION_NAME_KEY));
+    }
     if (reader.role !== 'admin') {
       query = query.where((eb) =>
         eb.or([
@@ -43,8 +52,9 @@ export const collectionsRepository = {
         ]),
       );
     }
-    const rows = await query.orderBy('collections.name').limit(200).execute();
-    return rows.map((r) => ({ ...r, documents: r.documents ?? 0, chunks: r.chunks ?? 0 }));
+    const rows = await query.orderBy('collections.name').limit(fetchSize(page)).execute();
+    const counted = rows.map((r) => ({ ...r, documents: r.documents ?? 0, chunks: r.chunks ?? 0 }));
+    return toPage(counted, page, (r) => [r.name]);
   },
 
   /** Undefined when the name is taken (no exception to catch). */
@@ -84,15 +94,18 @@ export const collectionsRepository = {
     return row?.dimensions;
   },
 
-  listDocuments(db: Db, collectionId: string) {
-    return db
+  /** A page in `(created_at, id)` order (index `documents_collection_created_at_id`). */
+  async listDocuments(db: Db, collectionId: string, page: PageInput) {
+    let query = db
       .selectFrom('documents')
       .selectAll()
-      .where('collection_id', '=', collectionId)
-      .orderBy('created_at')
-      .orderBy('id')
-      .limit(200)
-      .execute();
+      .select(exactTimestamp('created_at').as('key_at'))
+      .where('collection_id', '=', collectionId);
+    if (page.cursor) {
+      query = query.where(afterTimeId('created_at', 'id', timeIdKey(page.cursor, { uuid: true })));
+    }
+    const rows = await query.orderBy('created_at').orderBy('id').limit(fetchSize(page)).execute();
+    return toPage(rows, page, (r) => [r.key_at, r.id]);
   },
 
   findDocument(db: Db, collectionId: string, documentId: string) {

@@ -126,9 +126,9 @@ export function createCollectionsService(
       return toCollectionDto({ ...row, documents: 0, chunks: 0 });
     },
 
-    async list(actor) {
-      const rows = await collectionsRepository.listReadable(db, actor);
-      return { collections: rows.map(toCollectionDto) };
+    async list(actor, page) {
+      const { rows, next_cursor } = await collectionsRepository.listReadable(db, actor, page);
+      return { collections: rows.map(toCollectionDto), next_cursor };
     },
 
     async get(actor, name) {
@@ -229,10 +229,15 @@ export function createCollectionsService(
       });
     },
 
-    async listDocuments(actor, name) {
+    async listDocuments(actor, name, page) {
       const collection = await findReadable(actor, name);
-      const rows = await collectionsRepository.listDocuments(db, collection.id);
+      const { rows, next_cursor } = await collectionsRepository.listDocuments(
+        db,
+        collection.id,
+        page,
+      );
       return {
+        next_cursor,
         documents: rows.map((d) => ({
           document_id: d.id,
           file_name: d.file_name,

@@ -428,7 +428,7 @@ describe('authorization matrix', () => {
     },
     {
       name: 'GET /personas',
-      call: () => ({ method: 'GET', url: '/personas' }),
+      call: () => ({ method: 'GET', url: '/personas?limit=200' }),
       expected: (who) => (who === 'anonymous' ? 401 : 200),
     },
     {
@@ -473,7 +473,7 @@ describe('authorization matrix', () => {
       expect(res.status).toBe(c.route.expected(who, visibility));
       if (res.status >= 400)
         expect(res.body).toMatchObject({ detail: expect.any(String), code: expect.any(String) });
-      if (method === 'GET' && url === '/personas' && who !== 'anonymous') {
+      if (method === 'GET' && url === '/personas?limit=200' && who !== 'anonymous') {
         const ids = (res.body as { personas: { persona_id: string }[] }).personas.map(
           (p) => p.persona_id,
         );

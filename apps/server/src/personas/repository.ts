@@ -1,6 +1,7 @@
-import type { AuthUser, Role } from '@personas/contracts';
+import type { AuthUser, OffsetPageInput, Role } from '@personas/contracts';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { Db } from '../db/connect';
+import { afterTimeId, exactTimestamp, fetchSize, timeIdKey, toPage } from '../db/keyset';
 import type { NewPersonaRow, PersonaRow, PersonaRowUpdate } from '../db/schema';
 
 /** A collection a persona searches, with what deciding access and searchability takes. */
@@ -45,23 +46,31 @@ export const personasRepository = {
   },
 
   /** Public personas, the actor's own, or — for an admin — every persona. */
-  listVisible(
+  /** A page in `(created_at, id)` order (index `personas_created_at_id`); `offset` is deprecated. */
+  async listVisible(
     db: Db,
     actor: Pick<AuthUser, 'id' | 'role'>,
-    page: { limit: number; offset: number },
-  ): Promise<PersonaRecord[]> {
-    let query = personasWithCollections(db);
+    page: OffsetPageInput,
+  ): Promise<{ rows: PersonaRecord[]; next_cursor: string | null }> {
+    let query = personasWithCollections(db).select(
+      exactTimestamp('personas.created_at').as('key_at'),
+    );
     if (actor.role !== 'admin') {
       query = query.where((eb) =>
         eb.or([eb('personas.visibility', '=', 'public'), eb('personas.creator_id', '=', actor.id)]),
       );
     }
-    return query
+    if (page.cursor) {
+      const key = timeIdKey(page.cursor, { uuid: true });
+      query = query.where(afterTimeId('personas.created_at', 'personas.id', key));
+    }
+    const rows = await query
       .orderBy('personas.created_at')
       .orderBy('personas.id')
-      .limit(page.limit)
-      .offset(page.offset)
+      .limit(fetchSize(page))
+      .offset(page.offset ?? 0)
       .execute();
+    return toPage(rows, page, (r) => [r.key_at, r.id]);
   },
 
   listOwned(db: Db, creatorId: string) {

@@ -228,8 +228,8 @@ export function createPersonasService(db: Db, opts: PersonasServiceOptions): Ser
     },
 
     async list(actor, page) {
-      const rows = await personasRepository.listVisible(db, actor, page);
-      return { personas: rows.map(toPersonaDto) };
+      const { rows, next_cursor } = await personasRepository.listVisible(db, actor, page);
+      return { personas: rows.map(toPersonaDto), next_cursor };
     },
 
     async get(actor, personaId) {

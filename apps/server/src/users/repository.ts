@@ -1,5 +1,6 @@
-import type { Role } from '@personas/contracts';
+import type { OffsetPageInput, Role } from '@personas/contracts';
 import type { Db } from '../db/connect';
+import { afterTimeId, exactTimestamp, fetchSize, timeIdKey, toPage } from '../db/keyset';
 import type { NewUserRow, UserRow } from '../db/schema';
 
 /** Repositories take the handle first, so they run the same inside a transaction. */
@@ -22,15 +23,26 @@ export const usersRepository = {
       .executeTakeFirst();
   },
 
-  list(db: Db, page: { limit: number; offset: number }): Promise<UserRow[]> {
-    return db
+  /** A page in `(created_at, id)` order (index `users_created_at_id`); `offset` is deprecated. */
+  async list(
+    db: Db,
+    page: OffsetPageInput,
+  ): Promise<{ rows: UserRow[]; next_cursor: string | null }> {
+    let query = db
       .selectFrom('users')
       .selectAll()
+      .select(exactTimestamp('created_at').as('key_at'));
+    if (page.cursor) {
+      query = query.where(afterTimeId('created_at', 'id', timeIdKey(page.cursor, { uuid: true })));
+    }
+    const rows = await query
       .orderBy('created_at')
       .orderBy('id')
-      .limit(page.limit)
-      .offset(page.offset)
+      .limit(fetchSize(page))
+      .offset(page.offset ?? 0)
       .execute();
+    const { rows: kept, next_cursor } = toPage(rows, page, (r) => [r.key_at, r.id]);
+    return { rows: kept.map(({ key_at: _, ...row }) => row), next_cursor };
   },
 
   async setRole(db: Db, id: string, role: Role): Promise<boolean> {

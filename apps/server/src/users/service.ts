@@ -19,8 +19,8 @@ export interface UsersServiceOptions {
 export function createUsersService(db: Db, opts: UsersServiceOptions): Services['users'] {
   return {
     async list(page) {
-      const rows = await usersRepository.list(db, page);
-      return { users: rows.map(toUserDto) };
+      const { rows, next_cursor } = await usersRepository.list(db, page);
+      return { users: rows.map(toUserDto), next_cursor };
     },
 
     async setRole(actor, input) {

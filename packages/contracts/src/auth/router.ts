@@ -1,6 +1,6 @@
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
-import { messageSchema } from '../common';
+import { messageSchema, pageInputSchema } from '../common';
 import { type ApiTag, rest } from '../openapi';
 import { failures as f } from '../openapi-errors';
 import { authedProcedure, publicProcedure } from '../trpc';
@@ -76,14 +76,13 @@ export const authRouter = {
   listApiKeys: authedProcedure
     .meta(
       rest('GET', '/auth/api-keys', {
-        takesInput: false,
         tags,
         summary: "The signed-in user's API keys",
       }),
     )
-    .input(z.strictObject({}).optional())
+    .input(pageInputSchema.optional())
     .output(apiKeyListSchema)
-    .query(({ ctx }) => ctx.services.auth.listApiKeys(ctx.user)),
+    .query(({ ctx, input }) => ctx.services.auth.listApiKeys(ctx.user, input ?? {})),
 
   deleteApiKey: authedProcedure
     .meta(

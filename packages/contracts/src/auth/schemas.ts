@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { timestampSchema } from '../common';
+import { pageOf, timestampSchema } from '../common';
 import { jsonNumber } from '../json-number';
 import { roleSchema } from '../roles';
 
@@ -71,5 +71,5 @@ export const apiKeySchema = z
   .meta({ id: 'ApiKey' });
 export type ApiKey = z.infer<typeof apiKeySchema>;
 
-export const apiKeyListSchema = z.object({ api_keys: z.array(apiKeySchema) });
+export const apiKeyListSchema = pageOf('api_keys', apiKeySchema);
 export type ApiKeyList = z.infer<typeof apiKeyListSchema>;

@@ -2,13 +2,15 @@ import type { TRPCRouterRecord } from '@trpc/server';
 import { messageSchema } from '../common';
 import { type ApiTag, rest } from '../openapi';
 import { failures as f } from '../openapi-errors';
-import { personaIdInputSchema } from '../personas/schemas';
 import { authedProcedure } from '../trpc';
 import {
   chatInputSchema,
   chatResponseSchema,
   historyIdInputSchema,
+  historyMessagesInputSchema,
+  historyMessagesSchema,
   messageHistorySchema,
+  personaHistoriesInputSchema,
   personaHistoriesSchema,
   updateHistoryInputSchema,
 } from './schemas';
@@ -43,25 +45,40 @@ export const chatRouter = {
     .meta(
       rest('GET', '/personas/{persona_id}/message_history', {
         tags,
-        summary: 'Your conversations with a persona, newest first, each with its messages',
+        summary:
+          'Your conversations with a persona, newest first, a page of them, each with its latest messages',
         errors: [f.personaNotFound],
       }),
     )
-    .input(personaIdInputSchema)
+    .input(personaHistoriesInputSchema)
     .output(personaHistoriesSchema)
-    .query(({ ctx, input }) => ctx.services.chat.personaHistories(ctx.user, input.persona_id)),
+    .query(({ ctx, input }) =>
+      ctx.services.chat.personaHistories(ctx.user, input.persona_id, input),
+    ),
 
   getHistory: authedProcedure
     .meta(
       rest('GET', '/message_histories/{id}', {
         tags,
-        summary: 'One of your conversations',
+        summary: 'One of your conversations, with its latest messages',
         errors: [f.historyNotFound],
       }),
     )
     .input(historyIdInputSchema)
     .output(messageHistorySchema)
     .query(({ ctx, input }) => ctx.services.chat.getHistory(ctx.user, input.id)),
+
+  historyMessages: authedProcedure
+    .meta(
+      rest('GET', '/message_histories/{id}/messages', {
+        tags,
+        summary: 'The messages of one of your conversations, a page at a time, oldest first',
+        errors: [f.historyNotFound],
+      }),
+    )
+    .input(historyMessagesInputSchema)
+    .output(historyMessagesSchema)
+    .query(({ ctx, input }) => ctx.services.chat.historyMessages(ctx.user, input)),
 
   updateHistory: authedProcedure
     .meta(

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ragHitSchema } from '../collections/schemas';
-import { timestampSchema } from '../common';
+import { DEFAULT_PAGE_SIZE, pageInputSchema, pageOf, timestampSchema } from '../common';
 
 export const CHAT_CONTENT_MAX = 32_000;
 
@@ -55,7 +55,13 @@ export const messageHistorySchema = z
     persona_id: z.string(),
     title: z.string(),
     description: z.string(),
-    messages: z.array(chatMessageSchema),
+    messages: z.array(chatMessageSchema).meta({
+      description: `Its latest messages, oldest of them first (at most ${DEFAULT_PAGE_SIZE})`,
+    }),
+    messages_next_cursor: z.string().nullable().meta({
+      description:
+        'Pass as `cursor` to `GET /message_histories/{id}/messages` for the messages before these (again oldest first, with a `next_cursor` further back); null when these are all',
+    }),
     created_at: timestampSchema,
   })
   .meta({ id: 'MessageHistory' });
@@ -65,8 +71,24 @@ export const personaHistoriesSchema = z.object({
   persona_id: z.string(),
   messages: z
     .array(messageHistorySchema)
-    .meta({ description: 'Your histories with this persona, newest first' }),
+    .meta({ description: 'Your histories with this persona, newest first, a page of them' }),
+  next_cursor: z
+    .string()
+    .nullable()
+    .meta({ description: 'Pass as `cursor` for older histories; null on the last page' }),
 });
+
+export const personaHistoriesInputSchema = pageInputSchema.extend({
+  persona_id: z.string().min(1).max(100),
+});
+
+export const historyMessagesInputSchema = pageInputSchema.extend({
+  id: z.string().min(1).max(100),
+});
+export type HistoryMessagesInput = z.output<typeof historyMessagesInputSchema>;
+
+export const historyMessagesSchema = pageOf('messages', chatMessageSchema);
+export type HistoryMessages = z.infer<typeof historyMessagesSchema>;
 export type PersonaHistories = z.infer<typeof personaHistoriesSchema>;
 
 export const historyIdInputSchema = z.strictObject({ id: z.string().min(1).max(100) });

@@ -1,6 +1,5 @@
 import type { TRPCRouterRecord } from '@trpc/server';
-import { z } from 'zod';
-import { messageSchema } from '../common';
+import { messageSchema, pageInputSchema } from '../common';
 import { type ApiTag, rest } from '../openapi';
 import { failures as f } from '../openapi-errors';
 import { builderProcedure } from '../trpc';
@@ -13,6 +12,7 @@ import {
   deleteDocumentInputSchema,
   documentAddedSchema,
   documentListSchema,
+  listDocumentsInputSchema,
   searchInputSchema,
   searchResultSchema,
 } from './schemas';
@@ -37,15 +37,14 @@ export const collectionsRouter = {
   list: builderProcedure
     .meta(
       rest('GET', '/collections', {
-        takesInput: false,
         tags,
         summary: 'Collections you may read',
         errors: [f.notBuilder],
       }),
     )
-    .input(z.strictObject({}).optional())
+    .input(pageInputSchema.optional())
     .output(collectionListSchema)
-    .query(({ ctx }) => ctx.services.collections.list(ctx.user)),
+    .query(({ ctx, input }) => ctx.services.collections.list(ctx.user, input ?? {})),
 
   get: builderProcedure
     .meta(
@@ -94,9 +93,9 @@ export const collectionsRouter = {
         errors: notReadable,
       }),
     )
-    .input(collectionNameInputSchema)
+    .input(listDocumentsInputSchema)
     .output(documentListSchema)
-    .query(({ ctx, input }) => ctx.services.collections.listDocuments(ctx.user, input.name)),
+    .query(({ ctx, input }) => ctx.services.collections.listDocuments(ctx.user, input.name, input)),
 
   deleteDocument: builderProcedure
     .meta(

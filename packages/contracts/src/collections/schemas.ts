@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { timestampSchema } from '../common';
+import { pageInputSchema, pageOf, timestampSchema } from '../common';
 import { jsonNumber } from '../json-number';
 import {
   collectionNameSchema,
@@ -38,7 +38,7 @@ export type CreateCollectionInput = z.infer<typeof createCollectionInputSchema>;
 
 export const collectionNameInputSchema = z.strictObject({ name: z.string().min(1).max(100) });
 
-export const collectionListSchema = z.object({ collections: z.array(collectionSchema) });
+export const collectionListSchema = pageOf('collections', collectionSchema);
 export type CollectionList = z.infer<typeof collectionListSchema>;
 
 export const addDocumentInputSchema = z.strictObject({
@@ -68,7 +68,11 @@ export const documentSchema = z
     created_at: timestampSchema,
   })
   .meta({ id: 'Document' });
-export const documentListSchema = z.object({ documents: z.array(documentSchema) });
+export const documentListSchema = pageOf('documents', documentSchema);
+
+export const listDocumentsInputSchema = pageInputSchema.extend({
+  name: z.string().min(1).max(100),
+});
 export type DocumentList = z.infer<typeof documentListSchema>;
 
 export const deleteDocumentInputSchema = z.strictObject({

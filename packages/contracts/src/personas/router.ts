@@ -1,6 +1,6 @@
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
-import { pageSchema } from '../common';
+import { offsetPageInputSchema } from '../common';
 import { type ApiTag, rest } from '../openapi';
 import { failures as f } from '../openapi-errors';
 import { authedProcedure, builderProcedure } from '../trpc';
@@ -83,11 +83,9 @@ export const personasRouter = {
 
   list: authedProcedure
     .meta(rest('GET', '/personas', { tags, summary: 'Every persona you may chat with' }))
-    .input(pageSchema.optional())
+    .input(offsetPageInputSchema.optional())
     .output(personaListSchema)
-    .query(({ ctx, input }) =>
-      ctx.services.personas.list(ctx.user, input ?? { limit: 200, offset: 0 }),
-    ),
+    .query(({ ctx, input }) => ctx.services.personas.list(ctx.user, input ?? {})),
 
   get: authedProcedure
     .meta(

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { timestampSchema } from '../common';
+import { pageOf, timestampSchema } from '../common';
 import { jsonNumber } from '../json-number';
 
 export const METRIC_DEFAULTS = { cosine: 0.3, euclidean: 1.2 } as const;
@@ -112,7 +112,7 @@ export const personaSchema = z
   .meta({ id: 'Persona' });
 export type Persona = z.infer<typeof personaSchema>;
 
-export const personaListSchema = z.object({ personas: z.array(personaSchema) });
+export const personaListSchema = pageOf('personas', personaSchema);
 export type PersonaList = z.infer<typeof personaListSchema>;
 
 export const ownedPersonasSchema = z

@@ -1,6 +1,6 @@
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
-import { idSchema, messageSchema, pageSchema } from '../common';
+import { idSchema, messageSchema, offsetPageInputSchema } from '../common';
 import { type ApiTag, rest } from '../openapi';
 import { failures as f } from '../openapi-errors';
 import { adminProcedure } from '../trpc';
@@ -11,9 +11,9 @@ const tags: ApiTag[] = ['users'];
 export const usersRouter = {
   list: adminProcedure
     .meta(rest('GET', '/users', { tags, summary: 'Every user (admin)', errors: [f.notAdmin] }))
-    .input(pageSchema.optional())
+    .input(offsetPageInputSchema.optional())
     .output(userListSchema)
-    .query(({ ctx, input }) => ctx.services.users.list(input ?? { limit: 200, offset: 0 })),
+    .query(({ ctx, input }) => ctx.services.users.list(input ?? {})),
 
   setRole: adminProcedure
     .meta(

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { meSchema } from '../auth/schemas';
-import { idSchema } from '../common';
+import { idSchema, pageOf } from '../common';
 import { roleSchema } from '../roles';
 
-export const userListSchema = z.object({ users: z.array(meSchema) });
+export const userListSchema = pageOf('users', meSchema);
 export type UserList = z.infer<typeof userListSchema>;
 
 export const setRoleInputSchema = z.strictObject({ user_id: idSchema, role: roleSchema });
