@@ -102,10 +102,13 @@ const sdkError = async (call: Promise<unknown>): Promise<ErrorView> => {
     : { status: e.status, code: e.code, detail: e.detail };
 };
 
-const restError = (answer: RestAnswer): ErrorView => ({
-  status: answer.status,
-  ...(answer.body as { code: string; detail: string; issues?: unknown }),
-});
+/** The fields a PersonasError carries, out of a REST problem body. */
+const restError = (answer: RestAnswer): ErrorView => {
+  const { code, detail, issues } = answer.body as ErrorView;
+  return issues
+    ? { status: answer.status, code, detail, issues }
+    : { status: answer.status, code, detail };
+};
 
 /** Ids, times, tokens and the walker's name differ between two walks; nothing else may. */
 function comparable(value: unknown, walk: Walk): unknown {
@@ -479,10 +482,9 @@ describe('the product, walked through the SDK and through REST', () => {
       status: streamRefusal.status,
       code: streamRefusal.code,
       detail: streamRefusal.detail,
-    }).toEqual({
-      status: restRefusal.status,
-      ...(JSON.parse(restRefusal.text) as object),
-    });
+    }).toEqual(
+      restError({ status: restRefusal.status, body: JSON.parse(restRefusal.text) } as RestAnswer),
+    );
   });
 
   it('authenticates with an API key, and a stream can be left early', async () => {
