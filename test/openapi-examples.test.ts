@@ -10,6 +10,7 @@ import {
   type OpenApiOperation,
   openApiValidator,
 } from './support/openapi-validator';
+import { sseFrames } from './support/rest';
 import { type ServerProcess, startServerProcess } from './support/server-process';
 
 const BODY_LIMIT_BYTES = 65_536;
@@ -152,19 +153,6 @@ async function send(
   }
   if (mediaType === 'text/event-stream') body = sseFrames(text);
   return { status: response.status, headers: response.headers, mediaType, body };
-}
-
-/** `event:` and `data:` lines per frame, LF line ends, as the route writes them. */
-function sseFrames(text: string): { event: string; data: unknown }[] {
-  return text
-    .split('\n\n')
-    .filter((frame) => frame.trim() !== '')
-    .map((frame) => {
-      const lines = frame.split('\n');
-      const event = lines.find((l) => l.startsWith('event: '))?.slice('event: '.length) ?? '';
-      const data = lines.find((l) => l.startsWith('data: '))?.slice('data: '.length) ?? 'null';
-      return { event, data: JSON.parse(data) as unknown };
-    });
 }
 
 describe('the documented examples against a fresh server', () => {

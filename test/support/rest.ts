@@ -69,7 +69,13 @@ export async function restStream(
   if (!contentType.startsWith('text/event-stream')) {
     return { status: response.status, contentType, events: [], text };
   }
-  const events = text
+  const events = sseFrames(text);
+  return { status: response.status, contentType, events, text };
+}
+
+/** `event:` and `data:` lines per frame, LF line ends, as the SSE chat route writes them. */
+export function sseFrames(text: string): { event: string; data: unknown }[] {
+  return text
     .split('\n\n')
     .filter((frame) => frame.trim() !== '')
     .map((frame) => {
@@ -78,5 +84,4 @@ export async function restStream(
       const data = lines.find((l) => l.startsWith('data: '))?.slice('data: '.length) ?? 'null';
       return { event, data: JSON.parse(data) as unknown };
     });
-  return { status: response.status, contentType, events, text };
 }
