@@ -68,3 +68,38 @@ export class PayloadTooLargeError extends DomainError {
     super('PAYLOAD_TOO_LARGE', message);
   }
 }
+
+/** Another request under this `Idempotency-Key` is still running: retry after it has answered. */
+export class IdempotencyInFlightError extends DomainError {
+  override name = 'IdempotencyInFlightError';
+  readonly reason = 'idempotency_in_flight';
+  constructor(readonly retryAfterSeconds = 1) {
+    super('CONFLICT', 'A request with this Idempotency-Key is still in progress; retry shortly');
+  }
+}
+
+/** The `Idempotency-Key` was used before with another request body (or on another route). */
+export class IdempotencyKeyReusedError extends DomainError {
+  override name = 'IdempotencyKeyReusedError';
+  readonly reason = 'idempotency_key_reused';
+  constructor() {
+    super(
+      'UNPROCESSABLE_CONTENT',
+      'This Idempotency-Key was used with a different request; use a new key for a new request',
+    );
+  }
+}
+
+/** Seconds a failure asks the caller to wait (`Retry-After`), for both transports. */
+export function retryAfterSecondsOf(cause: unknown): number | undefined {
+  if (cause instanceof RateLimitedError || cause instanceof IdempotencyInFlightError) {
+    return cause.retryAfterSeconds;
+  }
+  return undefined;
+}
+
+/** The machine-readable reason a failure carries beside its code, when it has one. */
+export function reasonOf(cause: unknown): string | undefined {
+  const reason = (cause as { reason?: unknown } | null)?.reason;
+  return cause instanceof DomainError && typeof reason === 'string' ? reason : undefined;
+}

@@ -11,6 +11,7 @@ import * as knowledge from './migrations/2026-11-26T12-20-00-knowledge';
 import * as personas from './migrations/2026-11-26T12-30-00-personas';
 import * as chat from './migrations/2026-11-26T12-40-00-chat';
 import * as uniqueDocumentPath from './migrations/2026-11-27T12-00-00-unique-document-path';
+import * as idempotencyKeys from './migrations/2026-12-01T12-00-00-idempotency-keys';
 
 /**
  * Migrations are listed here rather than read from a folder at run time, so they work the same
@@ -23,6 +24,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-26T12-30-00-personas': personas,
   '2026-11-26T12-40-00-chat': chat,
   '2026-11-27T12-00-00-unique-document-path': uniqueDocumentPath,
+  '2026-12-01T12-00-00-idempotency-keys': idempotencyKeys,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

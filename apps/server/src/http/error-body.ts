@@ -6,6 +6,7 @@ export interface ErrorBody {
   detail: string;
   code: string;
   issues?: InputIssue[];
+  reason?: string;
 }
 
 /**
@@ -14,14 +15,24 @@ export interface ErrorBody {
  *
  * @example reply.code(404).send(errorBody('NOT_FOUND', 'Persona not found'))
  */
-export function errorBody(code: string, detail: string, issues?: InputIssue[]): ErrorBody {
-  return issues?.length ? { detail, code, issues } : { detail, code };
+export function errorBody(
+  code: string,
+  detail: string,
+  issues?: InputIssue[],
+  reason?: string,
+): ErrorBody {
+  return {
+    detail,
+    code,
+    ...(reason ? { reason } : {}),
+    ...(issues?.length ? { issues } : {}),
+  };
 }
 
 /** A TRPCError as the client sees it: the error formatter's message and issues, never a stack. */
 export function errorBodyFromTrpcError(error: TRPCError): ErrorBody {
-  const { message, issues } = publicErrorOf(error);
-  return errorBody(error.code, message, issues);
+  const { message, issues, reason } = publicErrorOf(error);
+  return errorBody(error.code, message, issues, reason);
 }
 
 /**
@@ -34,7 +45,7 @@ export function errorBodyFromAdapter(adapterBody: unknown): ErrorBody {
     detail?: unknown;
     message?: unknown;
     code?: unknown;
-    data?: { issues?: InputIssue[] };
+    data?: { issues?: InputIssue[]; reason?: string };
   };
   // Errors raised by the host itself (malformed JSON, body too large) are already in our shape.
   if (typeof body.detail === 'string' && typeof body.code === 'string') {
@@ -45,5 +56,5 @@ export function errorBodyFromAdapter(adapterBody: unknown): ErrorBody {
   let detail = typeof body.message === 'string' ? body.message : 'Internal server error';
   if (issues?.length) detail = describeInputIssues(issues);
   if (code === 'INTERNAL_SERVER_ERROR') detail = 'Internal server error';
-  return errorBody(code, detail, issues);
+  return errorBody(code, detail, issues, body.data?.reason);
 }

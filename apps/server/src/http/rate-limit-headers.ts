@@ -1,11 +1,10 @@
-import { RateLimitedError } from '@personas/contracts';
+import { retryAfterSecondsOf } from '@personas/contracts';
 
-/** `Retry-After` for the first rate-limited error of a response, for both transports. */
+/** `Retry-After` for the first error of a response that asks to wait, for both transports. */
 export function retryAfterHeaders(errors: readonly { cause?: unknown }[]): Record<string, string> {
   for (const error of errors) {
-    if (error.cause instanceof RateLimitedError) {
-      return { 'retry-after': String(error.cause.retryAfterSeconds) };
-    }
+    const seconds = retryAfterSecondsOf(error.cause);
+    if (seconds !== undefined) return { 'retry-after': String(seconds) };
   }
   return {};
 }

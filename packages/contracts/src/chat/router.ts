@@ -3,7 +3,7 @@ import { messageSchema } from '../common';
 import { type ApiTag, rest } from '../openapi';
 import { failures as f } from '../openapi-errors';
 import { personaIdInputSchema } from '../personas/schemas';
-import { authedProcedure } from '../trpc';
+import { authedProcedure, idempotent } from '../trpc';
 import {
   chatInputSchema,
   chatResponseSchema,
@@ -17,8 +17,10 @@ const tags: ApiTag[] = ['chat'];
 
 export const chatRouter = {
   send: authedProcedure
+    .use(idempotent)
     .meta(
       rest('POST', '/personas/{persona_id}/chat', {
+        idempotent: true,
         tags,
         summary: 'Send a message to a persona and get its reply (both are stored together)',
         errors: [
