@@ -187,6 +187,8 @@ export const idempotent = t.middleware(async ({ ctx, path, getRawInput, next }) 
   }
   // The work is done: if keeping its answer fails, free the key rather than leave it in flight,
   // and still answer the truth.
-  await store.complete(claim, { status: 200, body: result.data }).catch(() => store.release(claim));
+  await store
+    .complete(claim, { status: 200, body: result.data })
+    .catch(() => store.release(claim).catch(() => undefined));
   return result;
 });
