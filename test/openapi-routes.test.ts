@@ -20,7 +20,12 @@ const STREAM_ROUTE = 'POST /personas/{persona_id}/chat/stream';
  * Statuses the document promises but no request can produce. Empty, and the test keeps it so:
  * routes without input document no 400 (`takesInput: false` in the contracts).
  */
-const DOCUMENTED_BUT_UNREACHABLE: string[] = [];
+const DOCUMENTED_BUT_UNREACHABLE: string[] = [
+  // `Idempotency-Key` in flight: these two call no model, so no request can be held in flight
+  // from outside long enough to send its duplicate (apps/server/src/idempotency tests race them).
+  'POST /auth/api-keys 409',
+  'POST /personas/build 409',
+];
 
 interface Operation {
   method: string;
@@ -74,7 +79,10 @@ function fill(path: string, value: string): string {
 /** A stand-in for the model providers: answers, fails with a 500, or never answers. */
 async function startUpstream() {
   let mode: 'ok' | 'fail' | 'hang' = 'ok';
+  let arrive: (() => void) | null = null;
   const server = await startFakeOpenAiServer((req, res) => {
+    arrive?.();
+    arrive = null;
     if (mode === 'hang') return;
     if (mode === 'fail') return sendJson(res, 500, { error: 'upstream exploded' });
     if (req.path === '/embed') {
@@ -92,6 +100,11 @@ async function startUpstream() {
     setMode(next: typeof mode) {
       mode = next;
     },
+    /** Resolves when the next request reaches the upstream. */
+    arrival: () =>
+      new Promise<void>((resolve) => {
+        arrive = resolve;
+      }),
     close: () => server.close(),
   };
 }
@@ -162,7 +175,7 @@ describe('the OpenAPI document', () => {
   });
 
   it('documents no 500, and every error as a status the API uses', () => {
-    const allowed = new Set([200, 400, 401, 403, 404, 409, 413, 415, 429, 502, 504]);
+    const allowed = new Set([200, 400, 401, 403, 404, 409, 413, 415, 422, 429, 502, 504]);
     for (const op of operations) {
       expect(op.statuses, `${op.method} ${op.path}`).not.toContain(500);
       expect(op.statuses, `${op.method} ${op.path}`).toContain(200);
@@ -521,6 +534,85 @@ describe('the OpenAPI document', () => {
         ),
       },
     };
+
+    // `Idempotency-Key`: another body under a key already used is a 422; a duplicate while the
+    // first is still in flight (held by a model that does not answer) is a 409.
+    const withKey = (
+      server: ServerProcess,
+      path: string,
+      token: string | undefined,
+      payload: unknown,
+      key: string,
+    ) =>
+      rest(server.url, {
+        method: 'POST',
+        path,
+        token,
+        body: payload,
+        headers: { 'idempotency-key': key },
+      });
+    const reused =
+      (path: string, token: string | undefined, first: unknown, second: unknown) => async () => {
+        const key = randomUUID();
+        const answer = await withKey(main, path, token, first, key);
+        expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+        return withKey(main, path, token, second, key);
+      };
+    const inFlight = (path: string, payload: unknown) => async () => {
+      const key = randomUUID();
+      upstream.setMode('hang');
+      try {
+        const arrived = upstream.arrival();
+        const first = withKey(failing, path, adminFailing, payload, key);
+        await arrived;
+        const duplicate = await withKey(failing, path, adminFailing, payload, key);
+        await first;
+        return duplicate;
+      } finally {
+        upstream.setMode('ok');
+      }
+    };
+    const idem = await session('idem@example.com');
+    const idemEmail = 'idem-register@example.com';
+    Object.assign(provoke['POST /auth/register'] ?? {}, {
+      422: reused(
+        '/auth/register',
+        undefined,
+        { email: idemEmail, password: PASSWORD },
+        { email: idemEmail, password: `${PASSWORD}-2` },
+      ),
+    });
+    Object.assign(provoke['POST /auth/api-keys'] ?? {}, {
+      422: reused('/auth/api-keys', idem.token, { name: 'a' }, { name: 'b' }),
+    });
+    Object.assign(provoke['POST /collections'] ?? {}, {
+      422: reused('/collections', b1.token, { name: 'idem-a' }, { name: 'idem-b' }),
+    });
+    Object.assign(provoke['POST /collections/{name}/documents'] ?? {}, {
+      409: inFlight('/collections/remote/documents', { file_name: 'b.txt', content: 'held' }),
+      422: reused(
+        '/collections/idem-a/documents',
+        b1.token,
+        { file_name: 'a.txt', content: 'first words' },
+        { file_name: 'a.txt', content: 'other words' },
+      ),
+    });
+    Object.assign(provoke['POST /personas/build'] ?? {}, {
+      422: reused('/personas/build', b1.token, { persona_name: 'A' }, { persona_name: 'B' }),
+    });
+    Object.assign(provoke['POST /personas/{persona_id}/chat'] ?? {}, {
+      409: inFlight(`/personas/${bare}/chat`, { content: 'held' }),
+      422: reused(`/personas/${persona}/chat`, idem.token, { content: 'a' }, { content: 'b' }),
+    });
+    Object.assign(provoke[STREAM_ROUTE] ?? {}, {
+      409: inFlight(`/personas/${grounded}/chat/stream`, { content: 'held' }),
+      422: reused(
+        `/personas/${persona}/chat/stream`,
+        idem.token,
+        { content: 'a' },
+        { content: 'b' },
+      ),
+    });
 
     // The host answers these on every route with a body, before any procedure runs: too large a
     // body (declared by its Content-Length) and a body that is not JSON.

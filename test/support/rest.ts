@@ -12,6 +12,8 @@ export interface RestCall {
   body?: unknown;
   /** Sent as is, for requests a typed client would refuse to build (malformed JSON, …). */
   rawBody?: string;
+  /** Further request headers (e.g. `Idempotency-Key`). */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -19,7 +21,7 @@ export interface RestCall {
  * body is JSON when one is given.
  */
 export async function rest<T = unknown>(url: string, call: RestCall): Promise<RestAnswer<T>> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...call.headers };
   if (call.token) headers.authorization = `Bearer ${call.token}`;
   let body: string | undefined;
   if (call.rawBody !== undefined || call.body !== undefined) {

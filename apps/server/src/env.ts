@@ -61,6 +61,7 @@ const envSchema = z
         message: 'must be a comma list of origins, each scheme://host[:port] with no path',
       })
       .describe('empty → no cross-origin access'),
+    IDEMPOTENCY_TTL_HOURS: z.coerce.number().int().min(1).max(720).default(24),
   })
   .refine((e) => Boolean(e.ADMIN_EMAIL) === Boolean(e.ADMIN_PASSWORD), {
     message: 'ADMIN_EMAIL and ADMIN_PASSWORD must be set together',
@@ -101,6 +102,8 @@ const envSchema = z
         ? { email: e.ADMIN_EMAIL, password: e.ADMIN_PASSWORD }
         : null,
     sessionTtlDays: e.SESSION_TTL_DAYS,
+    /** How long an `Idempotency-Key` and its kept answer live; older rows are deleted. */
+    idempotencyTtlMs: e.IDEMPOTENCY_TTL_HOURS * 3_600_000,
     loginThrottle: {
       maxFailures: e.LOGIN_MAX_FAILURES,
       windowMs: e.LOGIN_WINDOW_MINUTES * 60_000,

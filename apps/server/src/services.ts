@@ -7,6 +7,7 @@ import { createCollectionsService, createOwnerCollectionsRemoval } from './colle
 import type { DatabaseKind, Db } from './db/connect';
 import type { Config } from './env';
 import type { Authenticate } from './http/context';
+import { createIdempotencyService } from './idempotency/service';
 import { KeyedMutex } from './lib/keyed-mutex';
 import type { Logger } from './logger';
 import { createPersonasService, findVisiblePersona } from './personas/service';
@@ -34,6 +35,7 @@ export async function createServices(db: Db, kind: DatabaseKind, config: Config,
   const collectionLock = new KeyedMutex();
 
   const services: Services = {
+    idempotency: createIdempotencyService(db, { ttlMs: config.idempotencyTtlMs }),
     system: createSystemService(config, kind),
     auth,
     users: createUsersService(db, {

@@ -13,4 +13,8 @@ export interface AuthUser {
 export interface Context {
   user: AuthUser | null;
   services: Services;
+  /** The `Idempotency-Key` header as sent (checked where a procedure honours it), or null. */
+  idempotencyKey: string | null;
+  /** The client's address: with the email, who a register is from (there is no user yet). */
+  clientAddress: string;
 }

@@ -31,6 +31,32 @@ interface ProcedureDef {
 
 const SECURED = [{ bearerAuth: [] }];
 
+/** What honouring `Idempotency-Key` adds to an operation's failures. */
+const IDEMPOTENCY_FAILURES: readonly Failure[] = [
+  f.badIdempotencyKey,
+  f.idempotencyInFlight,
+  f.idempotencyKeyReused,
+];
+
+/** The `Idempotency-Key` request header, as the contract states it. */
+const IDEMPOTENCY_KEY_PARAMETER = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description:
+    'Send the same key again (same caller, same body, within 24 h) to get the first answer again, with nothing done twice; another body under the key is a 422, and a request still in flight under it a 409 with `Retry-After`. Only 2xx answers are kept. 1–255 visible ASCII characters, e.g. a UUID.',
+  schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$' },
+  example: '6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f',
+};
+
+/** Declares the header on an operation that honours it (its procedure uses `idempotent`). */
+function addIdempotencyKey(operation: Operation): void {
+  operation.parameters = [
+    ...(operation.parameters ?? []),
+    structuredClone(IDEMPOTENCY_KEY_PARAMETER),
+  ];
+}
+
 /**
  * The OpenAPI 3.1 document of every REST route, generated from the procedures' meta by
  * trpc-to-openapi and completed here: each operation's own error responses (from the failures its
@@ -50,7 +76,7 @@ export function createOpenApiDocument(opts: { version: string }): OpenAPIObject 
     responses,
   };
   completeOperation(completed, {
-    failures: [f.invalidInput, ...chatStreamFailures],
+    failures: [f.invalidInput, ...chatStreamFailures, ...IDEMPOTENCY_FAILURES],
     protect: true,
   });
   (doc.paths as Record<string, Record<string, Operation>>)[CHAT_STREAM_PATH] = { post: completed };
@@ -118,8 +144,13 @@ export function documentRouter(
     if (!documented) throw new Error(`${name}: set its OpenAPI meta with rest()`);
     const operation = operationAt(doc, openapi.path, openapi.method);
     const protect = openapi.protect ?? true;
+    if (documented.idempotent) addIdempotencyKey(operation);
     completeOperation(operation, {
-      failures: [...(documented.takesInput ? [f.invalidInput] : []), ...documented.failures],
+      failures: [
+        ...(documented.takesInput ? [f.invalidInput] : []),
+        ...documented.failures,
+        ...(documented.idempotent ? IDEMPOTENCY_FAILURES : []),
+      ],
       protect,
     });
     keepStrictBody(operation, def.inputs[0]);

@@ -84,9 +84,13 @@ export class ServiceUnavailableError extends DomainError {
   }
 }
 
-/** How long the caller must wait, for the errors that say so (429 and 503); else undefined. */
+/** How long the caller must wait, for the errors that say so (429, 503, 409 in flight); else undefined. */
 export function retryAfterOf(error: unknown): number | undefined {
-  if (error instanceof RateLimitedError || error instanceof ServiceUnavailableError) {
+  if (
+    error instanceof RateLimitedError ||
+    error instanceof ServiceUnavailableError ||
+    error instanceof IdempotencyInFlightError
+  ) {
     return error.retryAfterSeconds;
   }
   return undefined;
@@ -96,5 +100,27 @@ export class PayloadTooLargeError extends DomainError {
   override name = 'PayloadTooLargeError';
   constructor(message: string) {
     super('PAYLOAD_TOO_LARGE', message);
+  }
+}
+
+/** Another request under this `Idempotency-Key` is still running: retry after it has answered. */
+export class IdempotencyInFlightError extends DomainError {
+  override name = 'IdempotencyInFlightError';
+  constructor(readonly retryAfterSeconds = 1) {
+    super('CONFLICT', 'A request with this Idempotency-Key is still in progress; retry shortly', {
+      reason: 'idempotency_in_flight',
+    });
+  }
+}
+
+/** The `Idempotency-Key` was used before with another request body (or on another route). */
+export class IdempotencyKeyReusedError extends DomainError {
+  override name = 'IdempotencyKeyReusedError';
+  constructor() {
+    super(
+      'UNPROCESSABLE_CONTENT',
+      'This Idempotency-Key was used with a different request; use a new key for a new request',
+      { reason: 'idempotency_key_reused' },
+    );
   }
 }

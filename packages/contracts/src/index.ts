@@ -6,6 +6,7 @@ export type { AuthUser, Context } from './context';
 export { createOpenApiDocument } from './document';
 export * from './error-codes';
 export * from './errors';
+export * from './idempotency';
 export { findNulCharacter, nulCharacterMessage } from './nul-characters';
 export { API_TAGS, type ApiTag, rest } from './openapi';
 export { type ErrorBody, errorBodySchema, STATUS_TITLES } from './openapi-errors';
@@ -21,6 +22,8 @@ export {
   createCallerFactory,
   describeInputIssues,
   type InputIssue,
+  idempotencyCallerOf,
+  idempotent,
   type PublicError,
   publicErrorOf,
   publicProcedure,

@@ -64,9 +64,7 @@ export function errorResponse(failures: readonly Failure[]) {
   const description = lines.length === 1 ? lines[0] : lines.map((l) => `- ${l}`).join('\n');
   return {
     description,
-    ...(failures.some((f) => f.retryAfter)
-      ? { headers: { 'Retry-After': { $ref: RETRY_AFTER_REF } } }
-      : {}),
+    ...retryAfterOf(failures),
     content: {
       'application/problem+json': {
         schema: { $ref: ERROR_SCHEMA_REF },
@@ -106,6 +104,21 @@ export const STATUS_TITLES: Readonly<Record<number, string>> = {
   503: 'Service Unavailable',
   504: 'Gateway Timeout',
 };
+
+/**
+ * `Retry-After` on a status whose failures all carry it (required), or only some of them (e.g.
+ * a 409 that is an idempotency key in flight or a name taken: sent with the former only).
+ */
+function retryAfterOf(failures: readonly Failure[]) {
+  const carrying = failures.filter((f) => f.retryAfter);
+  if (carrying.length === 0) return {};
+  if (carrying.length === failures.length) {
+    return { headers: { 'Retry-After': { $ref: RETRY_AFTER_REF } } };
+  }
+  const { required: _, ...optional } = retryAfterHeader;
+  const description = `${optional.description}; sent only with the failures above that say to wait`;
+  return { headers: { 'Retry-After': { ...optional, description } } };
+}
 
 /** An operation's failures as `responses` entries, one per status, in status order. */
 export function errorResponses(failures: readonly Failure[]) {
@@ -159,6 +172,16 @@ export const failures = {
     'TOO_MANY_REQUESTS',
     'Too many failed attempts for this email; wait `Retry-After` seconds',
     { retryAfter: true },
+  ),
+  badIdempotencyKey: fail('BAD_REQUEST', '`Idempotency-Key` is not 1–255 visible ASCII characters'),
+  idempotencyInFlight: fail(
+    'CONFLICT',
+    'A request under this `Idempotency-Key` is still in progress (`reason: idempotency_in_flight`); retry after `Retry-After` seconds',
+    { retryAfter: true },
+  ),
+  idempotencyKeyReused: fail(
+    'UNPROCESSABLE_CONTENT',
+    'This `Idempotency-Key` was used with a different body (`reason: idempotency_key_reused`)',
   ),
   logoutWithApiKey: fail('BAD_REQUEST', 'Called with an API key: delete the key instead'),
   apiKeyNotFound: fail('NOT_FOUND', 'No such key among yours'),

@@ -23,6 +23,8 @@ export interface DocumentedMeta {
   failures: readonly Failure[];
   /** Whether the operation has input that can be invalid (a 400 `BAD_REQUEST`). */
   takesInput: boolean;
+  /** Whether the operation honours `Idempotency-Key` (its procedure uses `idempotent`). */
+  idempotent: boolean;
 }
 
 /**
@@ -43,6 +45,8 @@ export function rest(
     takesInput?: boolean;
     /** The failures this route raises beyond invalid input, a bad body and a missing token. */
     errors?: readonly Failure[];
+    /** Documents the `Idempotency-Key` header and its 409/422: set it with `.use(idempotent)`. */
+    idempotent?: boolean;
   },
 ): OpenApiMeta & { documented: DocumentedMeta } {
   return {
@@ -57,6 +61,10 @@ export function rest(
       // description with every later operation; the document builds every error response itself.
       errorResponses: [],
     },
-    documented: { failures: opts.errors ?? [], takesInput: opts.takesInput ?? true },
+    documented: {
+      failures: opts.errors ?? [],
+      takesInput: opts.takesInput ?? true,
+      idempotent: opts.idempotent ?? false,
+    },
   };
 }

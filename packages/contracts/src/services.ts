@@ -29,6 +29,7 @@ import type {
 } from './collections/schemas';
 import type { MessageResponse, OffsetPageInput, PageInput } from './common';
 import type { AuthUser } from './context';
+import type { IdempotencyClaim, IdempotencyOutcome } from './idempotency';
 import type {
   BuildPersonaInput,
   OwnedPersonas,
@@ -48,6 +49,19 @@ import type { RoleChanged, SetRoleInput, UserList } from './users/schemas';
  * ownership rules live in the services.
  */
 export interface Services {
+  /** `Idempotency-Key` bookkeeping, kept in the database so every server process sees it. */
+  idempotency: {
+    /**
+     * Takes the key for this request, or answers the kept result of the first one. Throws
+     * `IdempotencyInFlightError` (409) while that one runs, `IdempotencyKeyReusedError` (422)
+     * when the key came with another request.
+     */
+    claim(claim: IdempotencyClaim): Promise<IdempotencyOutcome>;
+    /** Keeps a 2xx answer for replays. */
+    complete(claim: IdempotencyClaim, answer: { status: number; body: unknown }): Promise<void>;
+    /** Frees the key after a failure, so the request may be retried under it. */
+    release(claim: IdempotencyClaim): Promise<void>;
+  };
   system: {
     info(): Promise<SystemInfo>;
   };

@@ -3,6 +3,11 @@ import type { OpenApiMeta } from 'trpc-to-openapi';
 import { ZodError } from 'zod';
 import type { AuthUser, Context } from './context';
 import { DomainError, ForbiddenError, retryAfterOf, UnauthorizedError } from './errors';
+import {
+  type IdempotencyClaim,
+  INVALID_IDEMPOTENCY_KEY,
+  isValidIdempotencyKey,
+} from './idempotency';
 import { findNulCharacter, nulCharacterMessage } from './nul-characters';
 import { hasRole, type Role } from './roles';
 
@@ -35,6 +40,7 @@ export interface PublicError {
   message: string;
   issues?: InputIssue[];
   retryAfterSeconds?: number;
+  /** Why, in a word a program can branch on (e.g. `idempotency_in_flight`), when there is one. */
   reason?: string;
 }
 
@@ -125,3 +131,58 @@ export const publicProcedure = t.procedure.use(translateDomainErrors).use(reject
 export const authedProcedure = publicProcedure.use(requireUser);
 export const builderProcedure = authedProcedure.use(requireRole('builder'));
 export const adminProcedure = authedProcedure.use(requireRole('admin'));
+
+/**
+ * Who a key belongs to: the signed-in user, or for register (no user yet) the client address
+ * plus the email, so two people behind one address registering do not share keys.
+ */
+export function idempotencyCallerOf(
+  ctx: Pick<Context, 'user' | 'clientAddress'>,
+  input: unknown,
+): string {
+  if (ctx.user) return `user:${ctx.user.id}`;
+  const email = (input as { email?: unknown } | null)?.email;
+  const normalised = typeof email === 'string' ? email.trim().toLowerCase() : '';
+  return `address:${ctx.clientAddress}:${normalised}`;
+}
+
+/**
+ * Honours `Idempotency-Key` on a creating procedure, for both transports: the first request under
+ * a key runs and its success is kept; the same request again answers that result without running
+ * (across processes: the keys live in the database); a failure frees the key. Opt in with
+ * `.use(idempotent)` after the procedure's authentication.
+ */
+export const idempotent = t.middleware(async ({ ctx, path, getRawInput, next }) => {
+  const key = ctx.idempotencyKey;
+  if (key === null) return next();
+  if (!isValidIdempotencyKey(key)) {
+    throw new TRPCError({ code: 'BAD_REQUEST', message: INVALID_IDEMPOTENCY_KEY });
+  }
+  const input = await getRawInput();
+  const claim: IdempotencyClaim = {
+    caller: idempotencyCallerOf(ctx, input),
+    key,
+    request: { operation: path, input },
+  };
+  const store = ctx.services.idempotency;
+  const outcome = await store.claim(claim);
+  if (outcome.state === 'replay') {
+    // The kept answer stands for what `next()` would have produced (it passed the output parser
+    // when it was first sent); tRPC reads only `ok` and `data` of a middleware's result.
+    return { ok: true, data: outcome.body } as unknown as Awaited<ReturnType<typeof next>>;
+  }
+  const result = await next().catch(async (thrown: unknown) => {
+    await store.release(claim);
+    throw thrown;
+  });
+  if (!result.ok) {
+    await store.release(claim);
+    return result;
+  }
+  // The work is done: if keeping its answer fails, free the key rather than leave it in flight,
+  // and still answer the truth.
+  await store
+    .complete(claim, { status: 200, body: result.data })
+    .catch(() => store.release(claim).catch(() => undefined));
+  return result;
+});

@@ -12,6 +12,7 @@ import * as personas from './migrations/2026-11-26T12-30-00-personas';
 import * as chat from './migrations/2026-11-26T12-40-00-chat';
 import * as uniqueDocumentPath from './migrations/2026-11-27T12-00-00-unique-document-path';
 import * as listKeysetIndexes from './migrations/2026-12-02T00-50-00-list-keyset-indexes';
+import * as idempotencyKeys from './migrations/2026-12-07T12-00-00-idempotency-keys';
 
 /**
  * Migrations are listed here rather than read from a folder at run time, so they work the same
@@ -25,6 +26,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-26T12-40-00-chat': chat,
   '2026-11-27T12-00-00-unique-document-path': uniqueDocumentPath,
   '2026-12-02T00-50-00-list-keyset-indexes': listKeysetIndexes,
+  '2026-12-07T12-00-00-idempotency-keys': idempotencyKeys,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

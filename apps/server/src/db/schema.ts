@@ -1,5 +1,12 @@
 import type { RagHit, Role } from '@personas/contracts';
-import type { Generated, Insertable, JSONColumnType, Selectable, Updateable } from 'kysely';
+import type {
+  ColumnType,
+  Generated,
+  Insertable,
+  JSONColumnType,
+  Selectable,
+  Updateable,
+} from 'kysely';
 
 /** The tables as Kysely sees them; migrations in `./migrations` are the source of this shape. */
 export interface Database {
@@ -15,6 +22,7 @@ export interface Database {
   persona_collections: PersonaCollectionsTable;
   message_histories: MessageHistoriesTable;
   messages: MessagesTable;
+  idempotency_keys: IdempotencyKeysTable;
 }
 
 /** Key/value facts about this database (e.g. when it was first migrated). */
@@ -157,3 +165,17 @@ export interface MessagesTable {
   created_at: Generated<Date>;
 }
 export type MessageRow = Selectable<MessagesTable>;
+
+/** One `Idempotency-Key` of one caller: in flight, or done with the 2xx answer it gave. */
+export interface IdempotencyKeysTable {
+  caller: string;
+  key: string;
+  /** SHA-256 of the operation and its canonical JSON input. */
+  request_hash: string;
+  state: 'in_flight' | 'done';
+  status: number | null;
+  /** jsonb: parsed on the way out; it goes in as JSON text. */
+  response: ColumnType<unknown, string | null, string | null>;
+  created_at: Generated<Date>;
+}
+export type IdempotencyKeyRow = Selectable<IdempotencyKeysTable>;

@@ -1,11 +1,17 @@
 import {
   appRouter,
+  type ChatResponse,
   type ChatStreamEvent,
+  type Context,
   createCallerFactory,
+  type IdempotencyClaim,
+  INVALID_IDEMPOTENCY_KEY,
+  idempotencyCallerOf,
+  isValidIdempotencyKey,
   type RouterInputs,
   toTRPCError,
 } from '@personas/contracts';
-import type { TRPCError } from '@trpc/server';
+import { TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from 'fastify';
 import type { createContextFactory } from './context';
@@ -46,10 +52,6 @@ export function registerChatStreamRoute(
       reply.raw.on('close', () => {
         if (!reply.raw.writableFinished) abort.abort(new Error('client disconnected'));
       });
-      // The caller hands the signal to the procedure (and so to the service) as `signal`.
-      const caller = createCaller(() => createContext({ req: request.raw }), {
-        signal: abort.signal,
-      });
       // The path names the persona, as the REST adapter merges path keys into the input; the
       // procedure's own parser validates the whole of it.
       const input = {
@@ -57,13 +59,27 @@ export function registerChatStreamRoute(
         persona_id: request.params.persona_id,
       } as RouterInputs['chat']['stream'];
 
+      // The claim this request holds under its `Idempotency-Key`, and where it is kept.
+      let held: { claim: IdempotencyClaim; keys: Context['services']['idempotency'] } | null = null;
       let events: AsyncIterator<ChatStreamEvent>;
       let first: IteratorResult<ChatStreamEvent>;
       try {
+        const context = await createContext({ req: request.raw });
+        const wanted = idempotencyClaimOf(context, input);
+        if (wanted) {
+          const outcome = await context.services.idempotency.claim(wanted);
+          // Not replayed as a stream: the kept result of the first one, as the chat route's JSON.
+          if (outcome.state === 'replay') return reply.code(outcome.status).send(outcome.body);
+          // Only a claim this request holds is released on failure (never another's in flight).
+          held = { claim: wanted, keys: context.services.idempotency };
+        }
+        // The caller hands the signal to the procedure (and so to the service) as `signal`.
+        const caller = createCaller(context, { signal: abort.signal });
         events = (await caller.chat.stream(input))[Symbol.asyncIterator]();
         // The service refuses (404, 429, a failed embedding) before its first event.
         first = await events.next();
       } catch (thrown) {
+        if (held) await held.keys.release(held.claim);
         const error = toTRPCError(thrown);
         logIfInternal(request.log, error);
         return reply
@@ -71,7 +87,13 @@ export function registerChatStreamRoute(
           .headers(retryAfterHeaders([error]))
           .send(errorBodyFromTrpcError(error));
       }
-      streamEvents(reply, first, events, abort.signal).catch((error: unknown) =>
+      const kept = held;
+      const settle = async (result: ChatResponse | null) => {
+        if (!kept) return;
+        if (result) await kept.keys.complete(kept.claim, { status: 200, body: result });
+        else await kept.keys.release(kept.claim);
+      };
+      streamEvents(reply, first, events, abort.signal, settle).catch((error: unknown) =>
         request.log.error({ err: error }, 'chat stream failed'),
       );
       return reply;
@@ -79,11 +101,44 @@ export function registerChatStreamRoute(
   );
 }
 
+/**
+ * The `Idempotency-Key` claim of a signed-in caller's stream, or null without a key (or without a
+ * user: the procedure answers 401 then). A malformed key is a 400.
+ */
+function idempotencyClaimOf(context: Context, input: unknown): IdempotencyClaim | null {
+  const key = context.idempotencyKey;
+  if (key === null || !context.user) return null;
+  if (!isValidIdempotencyKey(key)) {
+    throw new TRPCError({ code: 'BAD_REQUEST', message: INVALID_IDEMPOTENCY_KEY });
+  }
+  return {
+    caller: idempotencyCallerOf(context, input),
+    key,
+    request: { operation: 'chat.stream', input },
+  };
+}
+
+/** What a finished stream amounts to: the chat route's answer, from its `meta` and `done`. */
+function chatResponseOf(
+  meta: Extract<ChatStreamEvent, { type: 'meta' }>,
+  done: Extract<ChatStreamEvent, { type: 'done' }>,
+): ChatResponse {
+  return {
+    persona_id: meta.persona_id,
+    message_history_id: meta.message_history_id,
+    response: done.response,
+    rag_hit: meta.rag_hit,
+    rag_hits: meta.rag_hits,
+    usage: done.usage,
+  };
+}
+
 async function streamEvents(
   reply: FastifyReply,
   first: IteratorResult<ChatStreamEvent>,
   events: AsyncIterator<ChatStreamEvent>,
   signal: AbortSignal,
+  settle: (result: ChatResponse | null) => Promise<void>,
 ): Promise<void> {
   reply.hijack();
   const res = reply.raw;
@@ -98,20 +153,28 @@ async function streamEvents(
     connection: 'keep-alive',
     'x-request-id': String(reply.request.id),
   });
+  let meta: Extract<ChatStreamEvent, { type: 'meta' }> | null = null;
+  let result: ChatResponse | null = null;
   try {
     let next = first;
     while (!next.done) {
-      const { type, ...data } = next.value;
+      const event = next.value;
+      if (event.type === 'meta') meta = event;
+      if (event.type === 'done' && meta) result = chatResponseOf(meta, event);
+      const { type, ...data } = event;
       res.write(sseFrame(type, data));
       next = await events.next();
     }
   } catch (thrown) {
+    result = null;
     if (!signal.aborted) {
       const error = toTRPCError(thrown);
       logIfInternal(reply.request.log, error);
       res.write(sseFrame('error', errorBodyFromTrpcError(error)));
     }
   } finally {
-    res.end();
+    // Kept only when the exchange was stored (`done`), otherwise freed — before the response
+    // ends, so a retry after it finds the result rather than the key in flight.
+    await settle(result).finally(() => res.end());
   }
 }

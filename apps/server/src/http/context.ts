@@ -1,5 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { type AuthUser, type Context, type Services, toTRPCError } from '@personas/contracts';
+import {
+  type AuthUser,
+  type Context,
+  IDEMPOTENCY_KEY_HEADER,
+  type Services,
+  toTRPCError,
+} from '@personas/contracts';
 
 /** Resolves a bearer token to its user, or null when absent, unknown, expired or revoked. */
 export type Authenticate = (token: string) => Promise<AuthUser | null>;
@@ -11,17 +17,36 @@ export function bearerToken(headers: IncomingHttpHeaders): string | null {
   return match?.[1] ?? null;
 }
 
+/** What the context reads of a request: its headers and the address it came from. */
+interface ContextRequest {
+  headers: IncomingHttpHeaders;
+  socket?: { remoteAddress?: string | undefined };
+}
+
+/** The header as sent, or null; repeated headers join with ", " and so fail the key's check. */
+function idempotencyKey(headers: IncomingHttpHeaders): string | null {
+  const value = headers[IDEMPOTENCY_KEY_HEADER];
+  if (value === undefined) return null;
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
 /** One context per request, shared by the tRPC and REST transports. */
 export function createContextFactory(services: Services, authenticate: Authenticate) {
-  return async ({ req }: { req: { headers: IncomingHttpHeaders } }): Promise<Context> => {
+  return async ({ req }: { req: ContextRequest }): Promise<Context> => {
     const token = bearerToken(req.headers);
+    let user: AuthUser | null;
     try {
-      const user = token ? await authenticate(token) : null;
-      return { user, services };
+      user = token ? await authenticate(token) : null;
     } catch (error) {
       // No procedure middleware runs around the context: translate here (an unreachable
       // database while resolving the token is a 503, not a 500).
       throw toTRPCError(error);
     }
+    return {
+      user,
+      services,
+      idempotencyKey: idempotencyKey(req.headers),
+      clientAddress: req.socket?.remoteAddress ?? 'unknown',
+    };
   };
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { messageSchema, pageInputSchema } from '../common';
 import { type ApiTag, rest } from '../openapi';
 import { failures as f } from '../openapi-errors';
-import { authedProcedure, publicProcedure } from '../trpc';
+import { authedProcedure, idempotent, publicProcedure } from '../trpc';
 import {
   apiKeyListSchema,
   authSessionSchema,
@@ -18,8 +18,10 @@ const tags: ApiTag[] = ['auth'];
 
 export const authRouter = {
   register: publicProcedure
+    .use(idempotent)
     .meta(
       rest('POST', '/auth/register', {
+        idempotent: true,
         tags,
         summary: 'Create an account (role user) and sign in',
         protect: false,
@@ -63,8 +65,10 @@ export const authRouter = {
     .query(({ ctx }) => ctx.services.auth.me(ctx.user)),
 
   createApiKey: authedProcedure
+    .use(idempotent)
     .meta(
       rest('POST', '/auth/api-keys', {
+        idempotent: true,
         tags,
         summary: 'Create an API key for the signed-in user (the key is shown only here)',
       }),

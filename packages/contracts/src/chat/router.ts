@@ -2,7 +2,8 @@ import type { TRPCRouterRecord } from '@trpc/server';
 import { messageSchema } from '../common';
 import { type ApiTag, rest } from '../openapi';
 import { failures as f } from '../openapi-errors';
-import { authedProcedure } from '../trpc';
+import { personaIdInputSchema } from '../personas/schemas';
+import { authedProcedure, idempotent } from '../trpc';
 import {
   chatInputSchema,
   chatResponseSchema,
@@ -19,8 +20,10 @@ const tags: ApiTag[] = ['chat'];
 
 export const chatRouter = {
   send: authedProcedure
+    .use(idempotent)
     .meta(
       rest('POST', '/personas/{persona_id}/chat', {
+        idempotent: true,
         tags,
         summary: 'Send a message to a persona and get its reply (both are stored together)',
         errors: [

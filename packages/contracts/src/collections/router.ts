@@ -2,7 +2,7 @@ import type { TRPCRouterRecord } from '@trpc/server';
 import { messageSchema, pageInputSchema } from '../common';
 import { type ApiTag, rest } from '../openapi';
 import { failures as f } from '../openapi-errors';
-import { builderProcedure } from '../trpc';
+import { builderProcedure, idempotent } from '../trpc';
 import {
   addDocumentInputSchema,
   collectionListSchema,
@@ -23,8 +23,10 @@ const ownerOnly = [f.notBuilder, f.notCollectionOwner, f.collectionNotFound];
 
 export const collectionsRouter = {
   create: builderProcedure
+    .use(idempotent)
     .meta(
       rest('POST', '/collections', {
+        idempotent: true,
         tags,
         summary: 'Create a collection (builder, admin)',
         errors: [f.notBuilder, f.collectionNameTaken],
@@ -67,8 +69,10 @@ export const collectionsRouter = {
     .mutation(({ ctx, input }) => ctx.services.collections.delete(ctx.user, input.name)),
 
   addDocument: builderProcedure
+    .use(idempotent)
     .meta(
       rest('POST', '/collections/{name}/documents', {
+        idempotent: true,
         tags,
         summary:
           'Add a document: chunked, embedded, stored and indexed (same doc_path replaces the old one)',

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { offsetPageInputSchema } from '../common';
 import { type ApiTag, rest } from '../openapi';
 import { failures as f } from '../openapi-errors';
-import { authedProcedure, builderProcedure } from '../trpc';
+import { authedProcedure, builderProcedure, idempotent } from '../trpc';
 import {
   buildPersonaInputSchema,
   ownedPersonasSchema,
@@ -32,8 +32,10 @@ export const personasRouter = {
     .query(({ ctx }) => ctx.services.personas.owned(ctx.user)),
 
   build: builderProcedure
+    .use(idempotent)
     .meta(
       rest('POST', '/personas/build', {
+        idempotent: true,
         tags,
         summary: 'Create a persona (builder, admin)',
         errors: [
