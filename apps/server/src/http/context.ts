@@ -11,11 +11,13 @@ export function bearerToken(headers: IncomingHttpHeaders): string | null {
   return match?.[1] ?? null;
 }
 
+/** The caller of a request from its headers; the same promise for the same request's headers. */
+export type AuthenticateRequest = (headers: IncomingHttpHeaders) => Promise<AuthUser | null>;
+
 /** One context per request, shared by the tRPC and REST transports. */
-export function createContextFactory(services: Services, authenticate: Authenticate) {
+export function createContextFactory(services: Services, authenticateRequest: AuthenticateRequest) {
   return async ({ req }: { req: { headers: IncomingHttpHeaders } }): Promise<Context> => {
-    const token = bearerToken(req.headers);
-    const user = token ? await authenticate(token) : null;
+    const user = await authenticateRequest(req.headers);
     return { user, services };
   };
 }
