@@ -4,14 +4,17 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import { connectDatabase, type DatabaseKind, type Db } from './db/connect';
 import { migrateToLatest } from './db/migrate';
 import type { Config } from './env';
+import { authenticatePerRequest, installAuthBeforeBody } from './http/auth-before-body';
 import { documentBodyLimit, installBodyLimits } from './http/body-limits';
 import { registerChatStreamRoute } from './http/chat-stream-route';
+import { answerClientError } from './http/client-errors';
 import { type Authenticate, createContextFactory } from './http/context';
 import { installCors } from './http/cors';
 import { registerDocs } from './http/docs';
 import { errorBody, installProblemContentType } from './http/error-body';
 import { registerHealth } from './http/health';
 import { installHostErrorHandlers } from './http/host-errors';
+import { installJsonDepthBound } from './http/json-depth';
 import { registerRestTransport } from './http/rest-transport';
 import { installSecurityHeaders, SECURITY_HEADERS } from './http/security-headers';
 import { registerTrpcTransport } from './http/trpc-transport';
@@ -97,6 +100,16 @@ async function startApp(config: AppConfig, logger: Logger, cleanup: CleanupStack
         .headers(SECURITY_HEADERS)
         .send(errorBody('BAD_REQUEST', `Bad request: ${error.message}`));
     },
+    // Slowloris: a client that trickles its headers or body, or holds a socket idle, is cut off.
+    connectionTimeout: config.timeouts.connectionMs,
+    requestTimeout: config.timeouts.requestMs,
+    keepAliveTimeout: config.timeouts.keepAliveMs,
+    http: {
+      headersTimeout: config.timeouts.headersMs,
+      // How often Node checks those bounds (its default, 30 s, would let a stall outlive them).
+      connectionsCheckingInterval: Math.min(1000, config.timeouts.headersMs),
+    },
+    clientErrorHandler: answerClientError,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
   });
@@ -111,8 +124,11 @@ async function startApp(config: AppConfig, logger: Logger, cleanup: CleanupStack
   installSecurityHeaders(http);
   await installCors(http, config.corsOrigins);
   installBodyLimits(http, config);
+  const authenticateRequest = authenticatePerRequest(authenticate);
+  installAuthBeforeBody(http, authenticateRequest);
+  installJsonDepthBound(http);
   registerHealth(http, db, wired.indexReport);
-  const createContext = createContextFactory(services, authenticate);
+  const createContext = createContextFactory(services, authenticateRequest);
   await registerTrpcTransport(http, createContext);
   registerChatStreamRoute(http, createContext);
   await registerRestTransport(http, createContext, routes);

@@ -22,6 +22,12 @@ const envSchema = z
       .int()
       .positive()
       .default(2 * 1024 * 1024),
+    // Slow or stalled clients (slowloris) are cut off: the headers, the whole request, an idle
+    // socket, and a kept-alive connection between requests each have a bound.
+    HEADERS_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+    REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
+    CONNECTION_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
+    KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
     EMBEDDINGS_PROVIDER: z.enum(['offline', 'huggingface']).default('offline'),
     LLM_PROVIDER: z.enum(['offline', 'huggingface']).default('offline'),
@@ -77,6 +83,13 @@ const envSchema = z
     dataDir: path.resolve(e.DATA_DIR),
     logLevel: e.LOG_LEVEL,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    timeouts: {
+      // Node requires the headers' bound to be within the whole request's.
+      headersMs: Math.min(e.HEADERS_TIMEOUT_MS, e.REQUEST_TIMEOUT_MS),
+      requestMs: e.REQUEST_TIMEOUT_MS,
+      connectionMs: e.CONNECTION_TIMEOUT_MS,
+      keepAliveMs: e.KEEP_ALIVE_TIMEOUT_MS,
+    },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     embeddingsProvider: e.EMBEDDINGS_PROVIDER,
     llmProvider: e.LLM_PROVIDER,

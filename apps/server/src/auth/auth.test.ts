@@ -147,6 +147,32 @@ describe('sessions', () => {
     ).toBe(200);
   });
 
+  it('evaluates at most LOGIN_MAX_FAILURES wrong passwords for one email, however parallel', async () => {
+    const reg = await register();
+    const batch = 5;
+    const input = Object.fromEntries(
+      Array.from({ length: batch }, (_, i) => [i, { email: reg.email, password: `wrong-${i}-xx` }]),
+    );
+    const url = `/trpc/${Array(batch).fill('auth.login').join(',')}?batch=1`;
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        t.app.http.inject({
+          method: 'POST',
+          url,
+          headers: { 'content-type': 'application/json' },
+          payload: JSON.stringify(input),
+        }),
+      ),
+    );
+    const codes = answers.flatMap((res) =>
+      (res.json() as { error: { data: { code: string } } }[]).map((r) => r.error.data.code),
+    );
+    expect(codes).toHaveLength(40);
+    // Each UNAUTHORIZED is a password evaluated; every other attempt was refused before that.
+    expect(codes.filter((c) => c === 'UNAUTHORIZED')).toHaveLength(10);
+    expect(codes.filter((c) => c === 'TOO_MANY_REQUESTS')).toHaveLength(30);
+  });
+
   it('closes registration when REGISTRATION=closed', async () => {
     await using closed = await startTestApp({ REGISTRATION: 'closed' });
     const res = await restClient(closed.app.http)('POST', '/auth/register', {

@@ -1,4 +1,5 @@
 import { RateLimitedError } from '@personas/contracts';
+import { sql } from 'kysely';
 import type { Db } from '../db/connect';
 import { loginFailuresRepository } from './login-failures-repository';
 
@@ -13,17 +14,34 @@ export interface LoginThrottleOptions {
  * refused with 429 until the oldest of them leaves the window — even with the right password.
  */
 export function createLoginThrottle(db: Db, opts: LoginThrottleOptions) {
+  async function assertAllowedIn(handle: Db, email: string, now: Date): Promise<void> {
+    const since = new Date(now.getTime() - opts.windowMs);
+    const failures = await loginFailuresRepository.recent(handle, email, since, opts.maxFailures);
+    if (failures.length < opts.maxFailures) return;
+    const oldestCounted = failures[failures.length - 1]!;
+    const retryAfterMs = oldestCounted.getTime() + opts.windowMs - now.getTime();
+    throw new RateLimitedError(
+      'Too many failed login attempts for this email; try again later',
+      Math.max(1, Math.ceil(retryAfterMs / 1000)),
+    );
+  }
+
   return {
-    async assertAllowed(email: string, now = new Date()): Promise<void> {
-      const since = new Date(now.getTime() - opts.windowMs);
-      const failures = await loginFailuresRepository.recent(db, email, since, opts.maxFailures);
-      if (failures.length < opts.maxFailures) return;
-      const oldestCounted = failures[failures.length - 1]!;
-      const retryAfterMs = oldestCounted.getTime() + opts.windowMs - now.getTime();
-      throw new RateLimitedError(
-        'Too many failed login attempts for this email; try again later',
-        Math.max(1, Math.ceil(retryAfterMs / 1000)),
-      );
+    assertAllowed: (email: string, now = new Date()) => assertAllowedIn(db, email, now),
+
+    /**
+     * Counts and reserves one attempt for the email atomically (a transaction-scoped advisory
+     * lock per email, shared by every process on the database), before the password is checked:
+     * however many logins run in parallel, at most `maxFailures` passwords are evaluated per
+     * window. The reservation is the failure row; a successful login clears them all.
+     */
+    async reserveAttempt(email: string, now = new Date()): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        await sql`select pg_advisory_xact_lock(hashtext(${`login:${email}`}))`.execute(trx);
+        await assertAllowedIn(trx, email, now);
+        await loginFailuresRepository.insert(trx, email);
+      });
+      await loginFailuresRepository.deleteOlderThan(db, opts.windowMs);
     },
 
     async recordFailure(email: string): Promise<void> {

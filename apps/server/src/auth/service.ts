@@ -111,15 +111,13 @@ export function createAuthService(
     },
 
     async login(input) {
-      await throttle.assertAllowed(input.email);
+      // Reserved before the password is checked, kept as the failure unless it is right.
+      await throttle.reserveAttempt(input.email);
       const user = await usersRepository.findByEmail(db, input.email);
       const ok = user
         ? await verifyPassword(user.password_hash, input.password)
         : await verifyAgainstNothing(input.password);
-      if (!user || !ok) {
-        await throttle.recordFailure(input.email);
-        throw new UnauthorizedError(INVALID_CREDENTIALS);
-      }
+      if (!user || !ok) throw new UnauthorizedError(INVALID_CREDENTIALS);
       await throttle.clear(input.email);
       return startSession(user);
     },

@@ -297,6 +297,19 @@ describe('chat rules', () => {
     expect(new Set(messages.filter((m) => m.role === 'user').map((m) => m.content))).toEqual(
       new Set(questions),
     );
+    // Timestamps follow the order: never earlier than the message before, each answer strictly
+    // after its question (the transaction's `now()` stamped both alike, and out of order).
+    const times = history.body.messages.map((m) => Date.parse(m.created_at));
+    for (let i = 1; i < times.length; i++) expect(times[i]).toBeGreaterThanOrEqual(times[i - 1]!);
+    const stamps = await t.database.db
+      .selectFrom('messages')
+      .select(['role', sql<string>`to_char(created_at, 'YYYY-MM-DD HH24:MI:SS.US')`.as('at')])
+      .where('history_id', '=', historyId)
+      .orderBy('seq')
+      .execute();
+    for (let i = 0; i < stamps.length; i += 2) {
+      expect(stamps[i + 1]!.at > stamps[i]!.at, `answer after question ${i}`).toBe(true);
+    }
   });
 
   it('renames, reads and deletes a history', async () => {

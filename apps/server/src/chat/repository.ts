@@ -1,4 +1,5 @@
 import { BadRequestError, decodeCursor, type PageInput, type RagHit } from '@personas/contracts';
+import { sql } from 'kysely';
 import type { Db } from '../db/connect';
 import { afterTimeId, exactTimestamp, fetchSize, timeIdKey, toPage } from '../db/keyset';
 import type {
@@ -78,21 +79,24 @@ export const historiesRepository = {
       .execute();
   },
 
-  /** Creates the history if it does not exist yet (a first exchange), then locks it. */
-  async lockOrCreate(db: Db, h: NewMessageHistoryRow & { id: string }): Promise<void> {
-    await db
-      .insertInto('message_histories')
-      .values(h)
-      .onConflict((oc) => oc.column('id').doNothing())
-      .execute();
-    // The row lock serializes exchanges into one history, so each user/assistant pair gets
-    // consecutive sequence numbers and concurrent chats never interleave.
-    await db
+  /** A first exchange's history. Throws a foreign-key violation if its persona or user is gone. */
+  async create(db: Db, h: NewMessageHistoryRow & { id: string }): Promise<void> {
+    await db.insertInto('message_histories').values(h).execute();
+  },
+
+  /**
+   * Locks an existing history; false when it has been deleted meanwhile (never recreated: a
+   * deleted history stays deleted). The row lock serializes exchanges into one history, so each
+   * user/assistant pair gets consecutive sequence numbers and concurrent chats never interleave.
+   */
+  async lock(db: Db, id: string): Promise<boolean> {
+    const row = await db
       .selectFrom('message_histories')
       .select('id')
-      .where('id', '=', h.id)
+      .where('id', '=', id)
       .forUpdate()
-      .execute();
+      .executeTakeFirst();
+    return row !== undefined;
   },
 
   async appendExchange(
@@ -100,21 +104,26 @@ export const historiesRepository = {
     historyId: string,
     exchange: { question: string; answer: string; ragHit: RagHit | null },
   ): Promise<void> {
-    await db
-      .insertInto('messages')
-      .values([
-        { history_id: historyId, role: 'user', content: exchange.question, rag_hit: null },
-        {
-          history_id: historyId,
-          role: 'assistant',
-          content: exchange.answer,
-          rag_hit: exchange.ragHit ? JSON.stringify(exchange.ragHit) : null,
-        },
-      ])
-      .execute();
+    // The statement's clock, not the transaction's `now()` (its start: a slow exchange would be
+    // stamped before one that began later and committed first), and never before the history's
+    // latest message: timestamps follow `seq`, and the answer comes strictly after its question.
+    const stamp = sql<Date>`greatest(clock_timestamp(), (select max(m.created_at) + interval '1 microsecond' from messages m where m.history_id = ${historyId}))`;
+    for (const message of [
+      { role: 'user' as const, content: exchange.question, rag_hit: null },
+      {
+        role: 'assistant' as const,
+        content: exchange.answer,
+        rag_hit: exchange.ragHit ? JSON.stringify(exchange.ragHit) : null,
+      },
+    ]) {
+      await db
+        .insertInto('messages')
+        .values({ history_id: historyId, ...message, created_at: stamp })
+        .execute();
+    }
     await db
       .updateTable('message_histories')
-      .set({ updated_at: new Date() })
+      .set({ updated_at: sql<Date>`clock_timestamp()` })
       .where('id', '=', historyId)
       .execute();
   },

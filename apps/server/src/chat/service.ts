@@ -15,6 +15,7 @@ import {
   type Services,
 } from '@personas/contracts';
 import type { Db } from '../db/connect';
+import { isForeignKeyViolation } from '../db/errors';
 import type { MessageHistoryRow, MessageRow } from '../db/schema';
 import { isUuid } from '../lib/uuid';
 import type { Retrieve } from '../retrieval/retriever';
@@ -24,6 +25,7 @@ import { historiesRepository } from './repository';
 
 const HISTORY_NOT_FOUND = 'Message history not found';
 const CONTENT_REQUIRED = 'Message content is required';
+const PERSONA_GONE = 'Persona not found: it was deleted while the reply was written';
 
 /** What a chat needs of a persona; the personas domain finds it (see services.ts). */
 export interface ChatPersona {
@@ -173,21 +175,36 @@ export function createChatService(db: Db, opts: ChatServiceOptions): Services['c
     };
   }
 
-  /** Both messages in one transaction, only once the model has answered. */
+  /**
+   * Both messages in one transaction, only once the model has answered. What was deleted while
+   * the model answered stays deleted: the history (→ 404, never recreated), or the persona or
+   * the user it belongs to (a foreign-key violation → 404).
+   */
   async function store(actor: AuthUser, x: PreparedExchange, answer: string) {
-    await db.transaction().execute(async (trx) => {
-      await historiesRepository.lockOrCreate(trx, {
-        id: x.historyId,
-        user_id: actor.id,
-        persona_id: x.personaId,
-        title: titleFrom(x.content),
+    try {
+      await db.transaction().execute(async (trx) => {
+        if (x.isNewHistory) {
+          await historiesRepository.create(trx, {
+            id: x.historyId,
+            user_id: actor.id,
+            persona_id: x.personaId,
+            title: titleFrom(x.content),
+          });
+        } else if (!(await historiesRepository.lock(trx, x.historyId))) {
+          throw new NotFoundError(HISTORY_NOT_FOUND);
+        }
+        await historiesRepository.appendExchange(trx, x.historyId, {
+          question: x.content,
+          answer,
+          ragHit: x.ragHit,
+        });
       });
-      await historiesRepository.appendExchange(trx, x.historyId, {
-        question: x.content,
-        answer,
-        ragHit: x.ragHit,
-      });
-    });
+    } catch (error) {
+      if (isForeignKeyViolation(error)) {
+        throw new NotFoundError(x.isNewHistory ? PERSONA_GONE : HISTORY_NOT_FOUND);
+      }
+      throw error;
+    }
   }
 
   async function historyDto(history: MessageHistoryRow) {

@@ -30,13 +30,15 @@ function idempotencyKey(headers: IncomingHttpHeaders): string | null {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
+/** The caller of a request from its headers; the same promise for the same request's headers. */
+export type AuthenticateRequest = (headers: IncomingHttpHeaders) => Promise<AuthUser | null>;
+
 /** One context per request, shared by the tRPC and REST transports. */
-export function createContextFactory(services: Services, authenticate: Authenticate) {
+export function createContextFactory(services: Services, authenticateRequest: AuthenticateRequest) {
   return async ({ req }: { req: ContextRequest }): Promise<Context> => {
-    const token = bearerToken(req.headers);
     let user: AuthUser | null;
     try {
-      user = token ? await authenticate(token) : null;
+      user = await authenticateRequest(req.headers);
     } catch (error) {
       // No procedure middleware runs around the context: translate here (an unreachable
       // database while resolving the token is a 503, not a 500).

@@ -1,6 +1,8 @@
+import { DomainError, toTRPCError } from '@personas/contracts';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { type ErrorBody, errorBody } from './error-body';
+import { type ErrorBody, errorBody, errorBodyFromTrpcError } from './error-body';
 import { KnownRoutes } from './known-routes';
+import { retryAfterHeaders } from './retry-after-headers';
 
 /**
  * Routes that take every path under them and answer for themselves, so they say nothing about
@@ -61,6 +63,17 @@ export function installHostErrorHandlers(app: FastifyInstance): KnownRoutes {
     const known = error.code ? HOST_ERRORS[error.code] : undefined;
     if (known) {
       void reply.code(known.status).send(known);
+      return;
+    }
+    if ((error as unknown) instanceof DomainError) {
+      // A domain failure raised in a hook, before any procedure (the database unreachable while
+      // the token of a request with a body is checked): its own status, never a 500.
+      const translated = toTRPCError(error);
+      const body = errorBodyFromTrpcError(translated);
+      void reply
+        .code(body.status)
+        .headers(retryAfterHeaders([translated]))
+        .send(body);
       return;
     }
     const status = error.statusCode ?? 500;
