@@ -2,7 +2,6 @@ import type { TRPCRouterRecord } from '@trpc/server';
 import { messageSchema } from '../common';
 import { type ApiTag, rest } from '../openapi';
 import { failures as f } from '../openapi-errors';
-import { personaIdInputSchema } from '../personas/schemas';
 import { authedProcedure, idempotent } from '../trpc';
 import {
   chatInputSchema,
