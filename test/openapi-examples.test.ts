@@ -3,6 +3,7 @@
 // — the successes and the errors provoked after them — validated against the document's schemas.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ServerDatabase, serverDatabase } from './support/database';
+import { bodyExample, documentedUrl, sendRequest as send } from './support/documented-requests';
 import { ADMIN, adminEnv } from './support/fixtures';
 import {
   type Answer,
@@ -10,7 +11,6 @@ import {
   type OpenApiOperation,
   openApiValidator,
 } from './support/openapi-validator';
-import { sseFrames } from './support/rest';
 import { type ServerProcess, startServerProcess } from './support/server-process';
 
 const BODY_LIMIT_BYTES = 65_536;
@@ -116,44 +116,9 @@ function operation(op: string): { method: string; path: string; spec: OpenApiOpe
   return { method, path, spec };
 }
 
-/** The documented request body example (Swagger UI's pre-filled body). */
-function bodyExample(spec: OpenApiOperation): unknown {
-  const examples = spec.requestBody?.content['application/json']?.schema?.examples;
-  return Array.isArray(examples) ? examples[0] : undefined;
-}
-
 /** The path with each parameter from `values` or its documented example, and the query string. */
-function url(path: string, spec: OpenApiOperation, values: Record<string, string>): string {
-  const query = new URLSearchParams();
-  let filled = path;
-  for (const p of spec.parameters ?? []) {
-    const value = values[p.name] ?? p.example;
-    if (value === undefined) continue;
-    if (p.in === 'path') filled = filled.replace(`{${p.name}}`, encodeURIComponent(String(value)));
-    if (p.in === 'query') query.set(p.name, String(value));
-  }
-  const qs = query.toString();
-  return `${server.url}/api${filled}${qs ? `?${qs}` : ''}`;
-}
-
-async function send(
-  method: string,
-  target: string,
-  opts: { token?: string; contentType?: string; body?: string } = {},
-): Promise<Answer> {
-  const headers: Record<string, string> = {};
-  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  if (opts.body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
-  const response = await fetch(target, { method, headers, body: opts.body });
-  const mediaType = (response.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? '';
-  const text = await response.text();
-  let body: unknown = text;
-  if (mediaType === 'application/json' || mediaType === 'application/problem+json') {
-    body = JSON.parse(text);
-  }
-  if (mediaType === 'text/event-stream') body = sseFrames(text);
-  return { status: response.status, headers: response.headers, mediaType, body };
-}
+const url = (path: string, spec: OpenApiOperation, values: Record<string, string>) =>
+  documentedUrl(server.url, path, spec, values);
 
 describe('the documented examples against a fresh server', () => {
   it('covers every documented operation, and every body and parameter has an example', () => {

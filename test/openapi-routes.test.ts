@@ -175,7 +175,7 @@ describe('the OpenAPI document', () => {
   });
 
   it('documents no 500, and every error as a status the API uses', () => {
-    const allowed = new Set([200, 400, 401, 403, 404, 409, 413, 415, 422, 429, 502, 504]);
+    const allowed = new Set([200, 400, 401, 403, 404, 409, 413, 415, 422, 429, 502, 503, 504]);
     for (const op of operations) {
       expect(op.statuses, `${op.method} ${op.path}`).not.toContain(500);
       expect(op.statuses, `${op.method} ${op.path}`).toContain(200);
@@ -637,8 +637,12 @@ describe('the OpenAPI document', () => {
       byStatus[415] = raw(op, 'application/xml', '<hello/>');
     }
 
+    // 503 (the database unreachable) is on every operation: test/postgres-outage provokes it on
+    // each, on a cluster it can kill; an embedded database cannot be cut from outside.
     const documented = operations.flatMap((op) =>
-      op.statuses.filter((s) => s !== 200).map((s) => `${op.method} ${op.path} ${s}`),
+      op.statuses
+        .filter((s) => s !== 200 && s !== 503)
+        .map((s) => `${op.method} ${op.path} ${s}`),
     );
     const provoked = Object.entries(provoke).flatMap(([op, byStatus]) =>
       Object.keys(byStatus).map((s) => `${op} ${s}`),

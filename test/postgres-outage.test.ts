@@ -3,11 +3,15 @@
 // answers 503 with Retry-After (never 500) while the database is gone, loses no acknowledged
 // write, and serves again by itself.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bodyExample, documentedUrl, sendRequest } from './support/documented-requests';
+import { ADMIN } from './support/fixtures';
+import { type OpenApiDocument, openApiValidator } from './support/openapi-validator';
 import {
   OUTAGE_SERVER_ENV,
   type OutageFixtures,
   runOutageRound,
   setUpOutageFixtures,
+  until,
 } from './support/outage-load';
 import { type ServerProcess, startServerProcess } from './support/server-process';
 import {
@@ -72,6 +76,52 @@ describe.skipIf(unavailable !== null)('a Postgres outage under load', () => {
       expect(round.recoveryMs!).toBeLessThan(15_000);
       const ready = await fetch(`${server!.url}/readyz`);
       expect(ready.status).toBe(200);
+    },
+    TEST_TIMEOUT,
+  );
+
+  // The document declares a 503 on every operation (each reads the database, or at least resolves
+  // its token there); test/openapi-routes provokes every other documented status, this one here.
+  it(
+    'answers every operation documented with a 503 so while the database is down, as documented',
+    async () => {
+      const url = server!.url;
+      const doc = (await (await fetch(`${url}/openapi.json`)).json()) as OpenApiDocument;
+      const problems = openApiValidator(doc);
+      const login = await sendRequest('POST', `${url}/api/auth/login`, {
+        body: JSON.stringify(ADMIN),
+      });
+      const token = (login.body as { token: string }).token;
+      const operations = Object.entries(doc.paths).flatMap(([path, item]) =>
+        Object.entries(item)
+          .filter(([, spec]) => spec.responses['503'])
+          .map(([method, spec]) => ({ method: method.toUpperCase(), path, spec })),
+      );
+      expect(operations.length).toBeGreaterThan(30);
+
+      await cluster!.kill();
+      const wrong: string[] = [];
+      try {
+        for (const { method, path, spec } of operations) {
+          const example = bodyExample(spec);
+          const answer = await sendRequest(method, documentedUrl(url, path, spec), {
+            token,
+            body: example === undefined ? undefined : JSON.stringify(example),
+          });
+          const found = answer.status === 503 ? problems(method, path, answer) : ['not a 503'];
+          if (found.length > 0) {
+            wrong.push(`${method} ${path}: ${answer.status} ${found.join('; ')}`);
+          }
+        }
+      } finally {
+        await cluster!.start();
+      }
+      expect(wrong).toEqual([]);
+      const back = await until(
+        async () => (await fetch(`${url}/readyz`).catch(() => null))?.status === 200,
+        60_000,
+      );
+      expect(back).toBe(true);
     },
     TEST_TIMEOUT,
   );

@@ -86,7 +86,10 @@ export async function setUpOutageFixtures(url: string): Promise<OutageFixtures> 
 }
 
 /** Polls `check` until it is true or `boundMs` passes; resolves with whether it came true. */
-async function until(check: () => boolean | Promise<boolean>, boundMs: number): Promise<boolean> {
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  boundMs: number,
+): Promise<boolean> {
   const deadline = Date.now() + boundMs;
   while (Date.now() < deadline) {
     if (await check()) return true;

@@ -177,6 +177,8 @@ function completeOperation(
   // The host parses every body before a procedure runs: these can answer any body route.
   if (operation.requestBody) all.push(f.malformedJson, f.bodyTooLarge, f.notJson);
   if (opts.protect) all.push(f.unauthenticated);
+  // Every operation reads the database, or at least resolves the token it was sent there.
+  all.push(f.databaseUnreachable);
   const success = Object.fromEntries(
     Object.entries(operation.responses).filter(([status]) => Number(status) < 400),
   );

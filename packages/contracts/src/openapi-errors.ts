@@ -159,6 +159,11 @@ export const failures = {
     'The body is of a media type the server does not read: send `application/json`',
   ),
   unauthenticated: fail('UNAUTHORIZED', 'Missing, unknown, expired or revoked token'),
+  databaseUnreachable: fail(
+    'SERVICE_UNAVAILABLE',
+    'The database is unreachable (`reason: database_unreachable`); nothing was done: retry after `Retry-After` seconds',
+    { retryAfter: true },
+  ),
   notBuilder: fail('FORBIDDEN', 'Your role is `user`; this needs `builder` or `admin`'),
   notAdmin: fail('FORBIDDEN', 'Only admins may do this'),
 
