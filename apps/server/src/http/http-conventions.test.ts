@@ -85,6 +85,28 @@ describe('a known path with a wrong method', () => {
     expect(res.json()).toMatchObject({ code: 'NOT_FOUND' });
   });
 
+  it('HEAD is GET without the body: its status and headers, its authorization', async () => {
+    const anonymous = await send('HEAD', '/api/personas');
+    expect(anonymous.statusCode).toBe(401);
+    expect(anonymous.body).toBe('');
+    const get = await send('GET', `/api/personas/${personaId}`, {
+      headers: { authorization: `Bearer ${admin.token}` },
+    });
+    const head = await send('HEAD', `/api/personas/${personaId}`, {
+      headers: { authorization: `Bearer ${admin.token}` },
+    });
+    expect(head.statusCode).toBe(200);
+    expect(head.body).toBe('');
+    expect(head.headers['content-type']).toBe(get.headers['content-type']);
+    expect(
+      (
+        await send('HEAD', '/api/personas/missing-persona', {
+          headers: { authorization: `Bearer ${admin.token}` },
+        })
+      ).statusCode,
+    ).toBe(404);
+  });
+
   it('is not how a right method on a parameterised path is answered', async () => {
     const res = await send('GET', `/api/personas/${personaId}`, {
       headers: { authorization: `Bearer ${admin.token}` },

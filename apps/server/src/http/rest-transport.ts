@@ -47,6 +47,9 @@ export async function registerRestTransport(
     // the host's not-found handler (404, or 405 with Allow), not into the adapter's own 404.
     api.addHook('onRequest', async (request, reply) => {
       const path = request.url.split('?')[0] ?? '';
+      // HEAD is GET without the body (RFC 9110 §9.3.2): the adapter knows no HEAD and would
+      // answer every one 204, unauthenticated. Node sends no body for a HEAD request itself.
+      if (request.method === 'HEAD' && routes.serves('GET', path)) request.raw.method = 'GET';
       if (!routes.serves(request.method, path)) return reply.callNotFound();
       return refuseNonJsonBody(request, reply);
     });
