@@ -4,7 +4,9 @@
  * REST upload and chat, tRPC and SSE load while Postgres is killed (`pg_ctl stop -m immediate`),
  * kept down a few seconds and started again, BENCH_ROUNDS times (default 3). Prints outages
  * survived / tried, 500s seen, requests answered 503, acknowledged writes lost (goal 0), and the
- * time from Postgres back to the first success.
+ * time from Postgres back to the first success. Round 2, hostile HTTP (`hostile-http.ts`): what
+ * deep JSON, chunked oversize bodies, header floods, parallel login batches and slowloris sockets
+ * are answered, and the process's RSS before and after them.
  *
  * Env: BENCH_ROUNDS (default 3), BENCH_SECONDS (outage length, default 3), BENCH_CONCURRENCY
  * (clients, default 4).
@@ -21,6 +23,7 @@ import {
   throwawayPostgresUnavailable,
 } from '../../../test/support/throwaway-postgres';
 import { readBenchEnv } from './bench-env';
+import { hostileHttpRound } from './hostile-http';
 
 const env = readBenchEnv();
 const rounds = env.BENCH_ROUNDS ?? 3;
@@ -70,5 +73,4 @@ async function postgresOutages(): Promise<void> {
 }
 
 await postgresOutages();
-// Round 2, hostile HTTP (RSS before and after deep JSON, chunked oversize bodies, slowloris
-// sockets, header floods, parallel login batches): added here by the hostile-clients work.
+await hostileHttpRound();
