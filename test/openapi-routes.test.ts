@@ -2,7 +2,7 @@
 // serves, every listed route answers, and every status it documents is one the route really
 // returns — each one provoked here, on a server process like any client would meet it.
 import { randomUUID } from 'node:crypto';
-import { appRouter } from '@personas/contracts';
+import { appRouter, PROCEDURE_SCOPES, type ProcedureAccess } from '@personas/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   sendChatCompletion,
@@ -533,7 +533,49 @@ describe('the OpenAPI document', () => {
           on.failing('POST', `/personas/${grounded}/chat/stream`, adminFailing, { content: 'hi' }),
         ),
       },
+      'GET /usage': {
+        400: () => on.main('GET', '/usage?from=2026-12-07&to=2026-12-01', user.token),
+        401: noToken('GET', '/usage'),
+        403: () => on.main('GET', `/usage?user_id=${b1.user_id}`, user.token),
+      },
+      'PUT /users/{user_id}/quota': {
+        400: () =>
+          on.main('PUT', `/users/${user.user_id}/quota`, adminMain, { daily_token_limit: -1 }),
+        401: noToken('PUT', `/users/${nope}/quota`),
+        403: () =>
+          on.main('PUT', `/users/${user.user_id}/quota`, b1.token, { daily_token_limit: 5 }),
+        404: () => on.main('PUT', `/users/${nope}/quota`, adminMain, { daily_token_limit: 5 }),
+      },
+      'GET /audit': {
+        400: () => on.main('GET', '/audit?action=user.promoted', adminMain),
+        401: noToken('GET', '/audit'),
+        403: () => on.main('GET', '/audit', b1.token),
+      },
     };
+
+    Object.assign(provoke['POST /auth/api-keys'] ?? {}, {
+      403: () => on.main('POST', '/auth/api-keys', user.token, { name: 'x', scopes: ['admin'] }),
+      404: () => on.main('POST', '/auth/api-keys', user.token, { name: 'x', persona_ids: [nope] }),
+    });
+    // A key without the scope a route needs is a 403 on every route that needs one; key
+    // management refuses any key. Provoked where the table above has no 403 of its own.
+    const narrowKey = async (scopes: string[]) =>
+      body<{ key: string }>(
+        await on.main('POST', '/auth/api-keys', b1.token, { name: 'n', scopes }),
+      ).key;
+    const chatOnly = await narrowKey(['chat']);
+    const knowledgeOnly = await narrowKey(['knowledge:read']);
+    for (const [name, def] of proceduresOfRouter()) {
+      const openapi = def.meta?.openapi;
+      const access = (PROCEDURE_SCOPES as Record<string, ProcedureAccess>)[name];
+      const op = openapi ? `${openapi.method} ${openapi.path}` : STREAM_ROUTE;
+      const byStatus = provoke[op];
+      if (!byStatus || byStatus[403] || access === 'any' || access === 'public') continue;
+      const [method, path] = op.split(' ') as [Parameters<typeof call>[1], string];
+      const key = access === 'chat' ? knowledgeOnly : chatOnly;
+      byStatus[403] = () =>
+        on.main(method, fill(path, nope), key, method === 'GET' ? undefined : {});
+    }
 
     // `Idempotency-Key`: another body under a key already used is a 422; a duplicate while the
     // first is still in flight (held by a model that does not answer) is a 409.
@@ -640,9 +682,7 @@ describe('the OpenAPI document', () => {
     // 503 (the database unreachable) is on every operation: test/postgres-outage provokes it on
     // each, on a cluster it can kill; an embedded database cannot be cut from outside.
     const documented = operations.flatMap((op) =>
-      op.statuses
-        .filter((s) => s !== 200 && s !== 503)
-        .map((s) => `${op.method} ${op.path} ${s}`),
+      op.statuses.filter((s) => s !== 200 && s !== 503).map((s) => `${op.method} ${op.path} ${s}`),
     );
     const provoked = Object.entries(provoke).flatMap(([op, byStatus]) =>
       Object.keys(byStatus).map((s) => `${op} ${s}`),

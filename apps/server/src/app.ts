@@ -19,6 +19,7 @@ import { registerRestTransport } from './http/rest-transport';
 import { installSecurityHeaders, SECURITY_HEADERS } from './http/security-headers';
 import { registerTrpcTransport } from './http/trpc-transport';
 import { CleanupStack } from './lib/cleanup-stack';
+import { runWithRequestOrigin } from './lib/request-origin';
 import { createLogger, type Logger } from './logger';
 import type { OpenReport } from './retrieval/vector/vector-index-store';
 import { createServices } from './services';
@@ -43,6 +44,8 @@ export type AppConfig = Config & {
   database?: { db: Db; kind: DatabaseKind };
   /** Where the host and background work log; by default JSON lines on stdout at `logLevel`. */
   logger?: Logger;
+  /** The clock quotas judge the day by and usage is stamped with (tests move it). */
+  clock?: () => Date;
 };
 
 /**
@@ -115,6 +118,11 @@ async function startApp(config: AppConfig, logger: Logger, cleanup: CleanupStack
   });
   // Closed first: stops accepting and answers what is in flight while the services still run.
   cleanup.defer(() => http.close());
+  // First of all hooks: everything after it, down to the services, runs inside the request's
+  // origin, which the audit trail records.
+  http.addHook('onRequest', (request, _reply, done) => {
+    runWithRequestOrigin({ ip: request.ip, requestId: String(request.id) }, done);
+  });
   http.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });

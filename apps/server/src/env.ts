@@ -48,6 +48,14 @@ const envSchema = z
     MODEL_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
     CHAT_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(30),
     CHAT_HISTORY_BUDGET_TOKENS: z.coerce.number().int().min(256).default(3000),
+    USER_DAILY_TOKEN_LIMIT: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe('absent → no limit; an admin may set one per user'),
+    USAGE_RETENTION_DAYS: z.coerce.number().int().min(1).default(400),
+    AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).default(400),
     REGISTRATION: z.enum(['open', 'closed']).default('open'),
     ADMIN_EMAIL: z.email().optional(),
     ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').max(256).optional(),
@@ -109,6 +117,13 @@ const envSchema = z
     modelTimeoutMs: e.MODEL_TIMEOUT_MS,
     chatRateLimitPerMinute: e.CHAT_RATE_LIMIT_PER_MINUTE,
     chatHistoryBudgetTokens: e.CHAT_HISTORY_BUDGET_TOKENS,
+    /** Tokens a user's chats may use per UTC day unless an admin set their own; null: no limit. */
+    userDailyTokenLimit: e.USER_DAILY_TOKEN_LIMIT ?? null,
+    /** Usage records and audit events older than these are deleted. */
+    retention: {
+      usageMs: e.USAGE_RETENTION_DAYS * 86_400_000,
+      auditMs: e.AUDIT_RETENTION_DAYS * 86_400_000,
+    },
     /** Created as admin at start when absent, promoted when present. */
     adminBootstrap:
       e.ADMIN_EMAIL && e.ADMIN_PASSWORD

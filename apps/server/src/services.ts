@@ -1,4 +1,6 @@
-import type { Services } from '@personas/contracts';
+import { NotFoundError, type Services } from '@personas/contracts';
+import { auditRepository } from './audit/repository';
+import { createAuditService } from './audit/service';
 import { createLoginThrottle } from './auth/login-throttle';
 import { createAuthService } from './auth/service';
 import { createRateLimiter } from './chat/rate-limiter';
@@ -9,12 +11,16 @@ import type { Config } from './env';
 import type { Authenticate } from './http/context';
 import { createIdempotencyService } from './idempotency/service';
 import { KeyedMutex } from './lib/keyed-mutex';
+import { startRetention } from './lib/retention';
 import type { Logger } from './logger';
 import { createPersonasService, findVisiblePersona } from './personas/service';
 import { createEmbedder, createLanguageModel } from './providers';
 import { openChunkIndexes } from './retrieval/chunk-indexes';
 import { createRetriever } from './retrieval/retriever';
 import { createSystemService } from './system/service';
+import { createQuota } from './usage/quota';
+import { usageRepository } from './usage/repository';
+import { createUsageService } from './usage/service';
 import { createUsersService } from './users/service';
 
 /**
@@ -24,12 +30,27 @@ import { createUsersService } from './users/service';
 const DEFAULT_RAG_MODE = 'hybrid' as const;
 
 /** Every service behind the ports, wired to one database, one embedder and one language model. */
-export async function createServices(db: Db, kind: DatabaseKind, config: Config, logger: Logger) {
+export async function createServices(
+  db: Db,
+  kind: DatabaseKind,
+  config: Config & { clock?: () => Date },
+  logger: Logger,
+) {
   const embedder = createEmbedder(config);
   const llm = createLanguageModel(config);
   const indexes = await openChunkIndexes(db, config.dataDir, logger);
   const retrieve = createRetriever(db, embedder, indexes);
-  const auth = createAuthService(db, createLoginThrottle(db, config.loginThrottle), config);
+  const now = config.clock ?? (() => new Date());
+  const quota = createQuota(db, { defaultDailyLimit: config.userDailyTokenLimit, now });
+  const auth = createAuthService(db, createLoginThrottle(db, config.loginThrottle), {
+    ...config,
+    quota,
+    isPersonaVisible: (actor, personaId) =>
+      findVisiblePersona(db, actor, personaId).then(
+        () => true,
+        (error: unknown) => (error instanceof NotFoundError ? false : Promise.reject(error)),
+      ),
+  });
   // One lock per collection for everything that changes it: ingestion, and the deletion of the
   // collection or of its owner.
   const collectionLock = new KeyedMutex();
@@ -62,8 +83,22 @@ export async function createServices(db: Db, kind: DatabaseKind, config: Config,
       embeddingModel: embedder.model,
       historyBudgetTokens: config.chatHistoryBudgetTokens,
       takeRateLimit: createRateLimiter({ limit: config.chatRateLimitPerMinute, windowMs: 60_000 }),
+      quota,
     }),
+    usage: createUsageService(db, { now }),
+    audit: createAuditService(db),
   };
+  const retention = startRetention(
+    {
+      usage: () => usageRepository.trimOlderThan(db, config.retention.usageMs, now()),
+      audit: () => auditRepository.trimOlderThan(db, config.retention.auditMs),
+    },
+    logger,
+  );
   const authenticate: Authenticate = (token) => auth.authenticate(token);
-  return { services, authenticate, indexReport: indexes.report, close: () => indexes.close() };
+  const close = async () => {
+    retention.stop();
+    await indexes.close();
+  };
+  return { services, authenticate, indexReport: indexes.report, close };
 }

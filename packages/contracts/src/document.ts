@@ -12,6 +12,7 @@ import {
 } from './openapi-errors';
 import { PARAMETER_EXAMPLES, REQUEST_EXAMPLES } from './openapi-examples';
 import { appRouter } from './root';
+import { PROCEDURE_SCOPES, type ProcedureAccess } from './scopes';
 
 type Json = Record<string, unknown>;
 interface Operation extends Json {
@@ -76,7 +77,7 @@ export function createOpenApiDocument(opts: { version: string }): OpenAPIObject 
     responses,
   };
   completeOperation(completed, {
-    failures: [f.invalidInput, ...chatStreamFailures, ...IDEMPOTENCY_FAILURES],
+    failures: [f.invalidInput, ...chatStreamFailures, ...IDEMPOTENCY_FAILURES, f.missingScope],
     protect: true,
   });
   (doc.paths as Record<string, Record<string, Operation>>)[CHAT_STREAM_PATH] = { post: completed };
@@ -150,6 +151,7 @@ export function documentRouter(
         ...(documented.takesInput ? [f.invalidInput] : []),
         ...documented.failures,
         ...(documented.idempotent ? IDEMPOTENCY_FAILURES : []),
+        ...scopeFailures(name),
       ],
       protect,
     });
@@ -158,6 +160,14 @@ export function documentRouter(
     addBodyExample(operation, (REQUEST_EXAMPLES as Record<string, unknown>)[name]);
   }
   return doc;
+}
+
+/** What an API key's limits add to an operation's failures, from `PROCEDURE_SCOPES`. */
+function scopeFailures(procedure: string): Failure[] {
+  const access = (PROCEDURE_SCOPES as Record<string, ProcedureAccess>)[procedure];
+  if (access === 'session') return [f.sessionRequired];
+  if (access === undefined || access === 'any' || access === 'public') return [];
+  return [f.missingScope];
 }
 
 function operationAt(doc: OpenAPIObject, path: string, method: string): Operation {

@@ -69,6 +69,7 @@ export const chatStreamFailures: readonly Failure[] = [
   f.personaNotFound,
   f.historyNotFound,
   f.chatRateLimited,
+  f.quotaExceeded,
   f.streamModelFailed,
   f.streamModelTimedOut,
 ];

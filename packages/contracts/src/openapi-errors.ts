@@ -28,6 +28,10 @@ export const errorBodySchema = z.object({
     .regex(/^[a-z_]+$/)
     .optional()
     .meta({ description: 'A more specific cause where the contract names one, e.g. `too_large`' }),
+  scope: z
+    .string()
+    .optional()
+    .meta({ description: 'With `reason: missing_scope`: the scope the API key lacks' }),
   issues: z
     .array(
       z.object({
@@ -190,6 +194,27 @@ export const failures = {
   ),
   logoutWithApiKey: fail('BAD_REQUEST', 'Called with an API key: delete the key instead'),
   apiKeyNotFound: fail('NOT_FOUND', 'No such key among yours'),
+
+  missingScope: fail(
+    'FORBIDDEN',
+    'Called with an API key whose `scopes` lack the one this route needs (`reason: missing_scope`, the scope in `scope`)',
+  ),
+  sessionRequired: fail(
+    'FORBIDDEN',
+    'Called with an API key: keys are managed with a session token (`reason: session_required`)',
+  ),
+  scopeBeyondRole: fail('FORBIDDEN', "A requested scope is beyond your role's"),
+  keyPersonaNotFound: fail(
+    'NOT_FOUND',
+    'A persona in `persona_ids` does not exist or is not visible to you',
+  ),
+  quotaExceeded: fail(
+    'TOO_MANY_REQUESTS',
+    "Today's token quota is used up (`reason: quota_exceeded`); wait `Retry-After` seconds, until midnight UTC",
+    { retryAfter: true },
+  ),
+  othersUsageNotAdmin: fail('FORBIDDEN', "Another user's usage: admins only"),
+  badUsageRange: fail('BAD_REQUEST', '`from` is not before `to`, or the range is over 366 days'),
 
   userNotFound: fail('NOT_FOUND', 'No such user'),
   selfChange: fail('FORBIDDEN', 'Admins cannot change their own role or delete themselves'),

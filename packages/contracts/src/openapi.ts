@@ -14,6 +14,9 @@ export const API_TAGS = {
   collections:
     'Collections of documents that personas retrieve from: documents are chunked, embedded and searched by vector similarity and BM25 (builders and admins).',
   chat: 'Conversations with a persona, stored as message histories; plain or streamed as server-sent events.',
+  usage: 'Language-model tokens used, by day, persona or user: your own, or anyone’s for admins.',
+  audit:
+    'The append-only trail of security-relevant events: sign-ins, role and quota changes, keys, personas, collections and documents (admins only).',
 } as const;
 export type ApiTag = keyof typeof API_TAGS;
 

@@ -1,3 +1,4 @@
+import type { AuditInput, AuditPage } from './audit/schemas';
 import type {
   ApiKeyList,
   AuthSession,
@@ -41,7 +42,14 @@ import type {
   UpdatePersonaInput,
 } from './personas/schemas';
 import type { SystemInfo } from './system/schemas';
-import type { RoleChanged, SetRoleInput, UserList } from './users/schemas';
+import type { UsageInput, UsageReport } from './usage/schemas';
+import type {
+  QuotaChanged,
+  RoleChanged,
+  SetQuotaInput,
+  SetRoleInput,
+  UserList,
+} from './users/schemas';
 
 /**
  * The ports routers call through `ctx.services`. The server implements them; contracts never
@@ -77,7 +85,15 @@ export interface Services {
   users: {
     list(page: OffsetPageInput): Promise<UserList>;
     setRole(actor: AuthUser, input: SetRoleInput): Promise<RoleChanged>;
+    setQuota(actor: AuthUser, input: SetQuotaInput): Promise<QuotaChanged>;
     delete(actor: AuthUser, userId: string): Promise<MessageResponse>;
+  };
+  usage: {
+    /** The caller's own usage, or (admin scope and role) another user's or everyone's. */
+    report(actor: AuthUser, input: UsageInput): Promise<UsageReport>;
+  };
+  audit: {
+    list(input: AuditInput): Promise<AuditPage>;
   };
   personas: {
     owned(actor: AuthUser): Promise<OwnedPersonas>;

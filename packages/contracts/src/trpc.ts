@@ -2,7 +2,14 @@ import { getTRPCErrorFromUnknown, initTRPC, TRPCError } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import { ZodError } from 'zod';
 import type { AuthUser, Context } from './context';
-import { DomainError, ForbiddenError, retryAfterOf, UnauthorizedError } from './errors';
+import {
+  DomainError,
+  ForbiddenError,
+  MissingScopeError,
+  retryAfterOf,
+  SessionRequiredError,
+  UnauthorizedError,
+} from './errors';
 import {
   type IdempotencyClaim,
   INVALID_IDEMPOTENCY_KEY,
@@ -10,6 +17,7 @@ import {
 } from './idempotency';
 import { findNulCharacter, nulCharacterMessage } from './nul-characters';
 import { hasRole, type Role } from './roles';
+import { PROCEDURE_SCOPES, type ProcedureAccess } from './scopes';
 
 /** The part of a zod issue a client needs: which field, and why. Never the offending value. */
 export interface InputIssue {
@@ -42,6 +50,8 @@ export interface PublicError {
   retryAfterSeconds?: number;
   /** Why, in a word a program can branch on (e.g. `idempotency_in_flight`), when there is one. */
   reason?: string;
+  /** The scope an API key lacked (`reason: missing_scope`). */
+  scope?: string;
 }
 
 /**
@@ -53,10 +63,11 @@ export function publicErrorOf(error: TRPCError): PublicError {
   const issues = error.cause instanceof ZodError ? toInputIssues(error.cause) : undefined;
   const retryAfterSeconds = retryAfterOf(error.cause);
   const reason = error.cause instanceof DomainError ? error.cause.reason : undefined;
+  const scope = error.cause instanceof MissingScopeError ? error.cause.scope : undefined;
   let message = error.message;
   if (error.code === 'INTERNAL_SERVER_ERROR') message = 'Internal server error';
   else if (issues) message = describeInputIssues(issues);
-  return { message, issues, retryAfterSeconds, reason };
+  return { message, issues, retryAfterSeconds, reason, ...(scope ? { scope } : {}) };
 }
 
 const t = initTRPC
@@ -64,7 +75,7 @@ const t = initTRPC
   .meta<OpenApiMeta>()
   .create({
     errorFormatter({ shape, error }) {
-      const { message, issues, retryAfterSeconds, reason } = publicErrorOf(error);
+      const { message, issues, retryAfterSeconds, reason, scope } = publicErrorOf(error);
       return {
         message,
         code: shape.code,
@@ -75,6 +86,7 @@ const t = initTRPC
           issues,
           retryAfterSeconds,
           reason,
+          scope,
         },
       };
     },
@@ -112,6 +124,24 @@ const requireUser = t.middleware(({ ctx, next }) => {
   return next({ ctx: { ...ctx, user: ctx.user as AuthUser } });
 });
 
+/**
+ * The one place an API key's scopes are enforced, for every procedure on every transport (REST,
+ * tRPC, the SSE route through the caller): the procedure's entry in `PROCEDURE_SCOPES` against
+ * the key's `scopes`. A session has every scope; the role checks after this still apply to both,
+ * so a key never does more than its owner's role allows today.
+ */
+const requireKeyScope = t.middleware(({ ctx, path, next }) => {
+  const access = (PROCEDURE_SCOPES as Record<string, ProcedureAccess>)[path];
+  // A procedure missing from the table is refused, not let through (a test keeps it complete).
+  if (access === undefined) throw new Error(`${path} declares no scope in PROCEDURE_SCOPES`);
+  const user = ctx.user;
+  if (user?.credential.kind !== 'api_key') return next();
+  if (access === 'session') throw new SessionRequiredError();
+  if (access === 'any' || access === 'public') return next();
+  if (user.scopes !== null && !user.scopes.includes(access)) throw new MissingScopeError(access);
+  return next();
+});
+
 function requireRole(role: Role) {
   return t.middleware(({ ctx, next }) => {
     // requireUser ran first, so a user is present; the check is repeated for the type only.
@@ -128,7 +158,7 @@ function requireRole(role: Role) {
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 export const publicProcedure = t.procedure.use(translateDomainErrors).use(rejectNulCharacters);
-export const authedProcedure = publicProcedure.use(requireUser);
+export const authedProcedure = publicProcedure.use(requireUser).use(requireKeyScope);
 export const builderProcedure = authedProcedure.use(requireRole('builder'));
 export const adminProcedure = authedProcedure.use(requireRole('admin'));
 

@@ -56,6 +56,8 @@ describe('sessions', () => {
       name: 'Ada',
       role: 'user',
       created_at: expect.any(String),
+      daily_token_limit: null,
+      quota: { daily_token_limit: null, used_today: 0, remaining_today: null },
     });
 
     expect((await api('POST', '/auth/logout', { token: login.body.token })).body).toEqual({
@@ -221,6 +223,8 @@ describe('API keys', () => {
         created_at: expect.any(String),
         expires_at: created.body.expires_at,
         last_used_at: expect.any(String),
+        scopes: null,
+        persona_ids: null,
       },
     ]);
     expect(JSON.stringify(listed.body)).not.toContain(created.body.key);

@@ -19,7 +19,15 @@ import { isForeignKeyViolation } from '../db/errors';
 import type { MessageHistoryRow, MessageRow } from '../db/schema';
 import { isUuid } from '../lib/uuid';
 import type { Retrieve } from '../retrieval/retriever';
-import type { CompletionRequest, LanguageModel, RetrievedPassage } from './llm/language-model';
+import type { Quota } from '../usage/quota';
+import { usageRepository } from '../usage/repository';
+import { estimatePromptTokens, estimateTextTokens } from './llm/estimate-tokens';
+import type {
+  CompletionRequest,
+  LanguageModel,
+  RetrievedPassage,
+  Usage,
+} from './llm/language-model';
 import { buildPrompt } from './prompt/build-prompt';
 import { historiesRepository } from './repository';
 
@@ -50,6 +58,8 @@ export interface ChatServiceOptions {
   embeddingModel: string;
   historyBudgetTokens: number;
   takeRateLimit: (userId: string) => void;
+  /** Today's token quota, checked before the model is called; its clock stamps usage. */
+  quota: Pick<Quota, 'check' | 'now'>;
 }
 
 /** A new conversation is titled by the first words of its first message. */
@@ -112,7 +122,12 @@ export function createChatService(db: Db, opts: ChatServiceOptions): Services['c
 
   async function findOwnedHistory(actor: AuthUser, id: string) {
     const history = isUuid(id) ? await historiesRepository.find(db, id) : undefined;
-    if (!history || history.user_id !== actor.id) throw new NotFoundError(HISTORY_NOT_FOUND);
+    // A key limited to some personas reaches only the conversations with them.
+    const outOfReach =
+      actor.personaIds && history && !actor.personaIds.includes(history.persona_id);
+    if (!history || history.user_id !== actor.id || outOfReach) {
+      throw new NotFoundError(HISTORY_NOT_FOUND);
+    }
     return history;
   }
 
@@ -137,6 +152,7 @@ export function createChatService(db: Db, opts: ChatServiceOptions): Services['c
       if (history.persona_id !== persona.id) throw new NotFoundError(HISTORY_NOT_FOUND);
     }
     opts.takeRateLimit(actor.id);
+    await opts.quota.check(actor.id);
 
     const hits = await opts.retrieve({
       collectionIds: searchableCollections(persona),
@@ -180,9 +196,11 @@ export function createChatService(db: Db, opts: ChatServiceOptions): Services['c
    * the model answered stays deleted: the history (→ 404, never recreated), or the persona or
    * the user it belongs to (a foreign-key violation → 404).
    */
-  async function store(actor: AuthUser, x: PreparedExchange, answer: string) {
+  async function store(actor: AuthUser, x: PreparedExchange, answer: string, usage: Usage) {
     try {
       await db.transaction().execute(async (trx) => {
+        // The call's usage commits with the exchange it produced: counted exactly once.
+        await usageRepository.insert(trx, usageRow(actor, x, 'completed', usage));
         if (x.isNewHistory) {
           await historiesRepository.create(trx, {
             id: x.historyId,
@@ -207,6 +225,41 @@ export function createChatService(db: Db, opts: ChatServiceOptions): Services['c
     }
   }
 
+  function usageRow(
+    actor: AuthUser,
+    x: PreparedExchange,
+    outcome: 'completed' | 'failed' | 'aborted',
+    usage: Usage,
+  ) {
+    return {
+      user_id: actor.id,
+      persona_id: x.personaId,
+      model: x.request.model,
+      outcome,
+      prompt_tokens: usage.prompt_tokens,
+      completion_tokens: usage.completion_tokens,
+      created_at: opts.quota.now(),
+    };
+  }
+
+  /**
+   * A call that produced no stored exchange (the model failed, the client left) still cost
+   * tokens: recorded with the estimate. Best effort: the call has already failed or been
+   * abandoned, and its own error is what the caller must see (a gone user fails the foreign key).
+   */
+  async function recordUnfinished(
+    actor: AuthUser,
+    x: PreparedExchange,
+    outcome: 'failed' | 'aborted',
+    partialText: string,
+  ) {
+    const usage = {
+      prompt_tokens: estimatePromptTokens(x.request.messages),
+      completion_tokens: estimateTextTokens(partialText),
+    };
+    await usageRepository.insert(db, usageRow(actor, x, outcome, usage)).catch(() => undefined);
+  }
+
   async function historyDto(history: MessageHistoryRow) {
     return toHistoryDto(history, await latestMessages(history.id));
   }
@@ -218,8 +271,11 @@ export function createChatService(db: Db, opts: ChatServiceOptions): Services['c
   return {
     async send(actor, input, signal): Promise<ChatResponse> {
       const x = await prepare(actor, input, signal);
-      const completion = await opts.llm.complete(x.request);
-      await store(actor, x, completion.text);
+      const completion = await opts.llm.complete(x.request).catch(async (error: unknown) => {
+        await recordUnfinished(actor, x, 'failed', '');
+        throw error;
+      });
+      await store(actor, x, completion.text, completion.usage);
       return {
         persona_id: x.personaId,
         message_history_id: x.historyId,
@@ -239,16 +295,29 @@ export function createChatService(db: Db, opts: ChatServiceOptions): Services['c
         rag_hit: x.ragHit,
         rag_hits: x.ragHits,
       };
-      for await (const event of opts.llm.stream(x.request)) {
-        if (event.type === 'token') {
-          yield { type: 'token', text: event.text };
-          continue;
+      let streamed = '';
+      let stored = false;
+      let failed = false;
+      try {
+        for await (const event of opts.llm.stream(x.request)) {
+          if (event.type === 'token') {
+            streamed += event.text;
+            yield { type: 'token', text: event.text };
+            continue;
+          }
+          // A client gone before the end stores nothing: the exchange is kept whole or not at all.
+          if (signal?.aborted) break;
+          await store(actor, x, event.text, event.usage);
+          stored = true;
+          yield { type: 'done', response: event.text, usage: event.usage };
+          return;
         }
-        // A client gone before the end stores nothing: the exchange is kept whole or not at all.
-        if (signal?.aborted) return;
-        await store(actor, x, event.text);
-        yield { type: 'done', response: event.text, usage: event.usage };
-        return;
+      } catch (error) {
+        failed = true;
+        throw error;
+      } finally {
+        // Anything but a stored exchange: the call failed, or the client left before its end.
+        if (!stored) await recordUnfinished(actor, x, failed ? 'failed' : 'aborted', streamed);
       }
     },
 

@@ -12,6 +12,7 @@ import {
   type RagMode,
   type Services,
 } from '@personas/contracts';
+import { auditRepository } from '../audit/repository';
 import type { Db } from '../db/connect';
 import { isForeignKeyViolation, isUniqueViolation } from '../db/errors';
 import { chunkDocument, chunkEmbeddingText } from '../ingestion/chunker';
@@ -114,15 +115,23 @@ export function createCollectionsService(
 
   return {
     async create(actor, input) {
-      const row = await collectionsRepository.insert(db, {
-        name: input.name,
-        description: input.description ?? '',
-        owner_id: actor.id,
-        visibility: input.visibility ?? 'private',
-        embedding_model: embedder.model,
-        dimensions: embedder.dimensions,
+      const row = await db.transaction().execute(async (trx) => {
+        const inserted = await collectionsRepository.insert(trx, {
+          name: input.name,
+          description: input.description ?? '',
+          owner_id: actor.id,
+          visibility: input.visibility ?? 'private',
+          embedding_model: embedder.model,
+          dimensions: embedder.dimensions,
+        });
+        if (!inserted) throw new ConflictError(`A collection named ${input.name} already exists`);
+        await auditRepository.record(trx, {
+          actorId: actor.id,
+          action: 'collection.created',
+          targetId: inserted.id,
+        });
+        return inserted;
       });
-      if (!row) throw new ConflictError(`A collection named ${input.name} already exists`);
       return toCollectionDto({ ...row, documents: 0, chunks: 0 });
     },
 
@@ -139,7 +148,14 @@ export function createCollectionsService(
       const collection = await findOwned(actor, name);
       await collectionLock.run(collection.id, async () => {
         // Documents, chunks and persona links go by cascade, in one statement.
-        await collectionsRepository.delete(db, collection.id);
+        await db.transaction().execute(async (trx) => {
+          await collectionsRepository.delete(trx, collection.id);
+          await auditRepository.record(trx, {
+            actorId: actor.id,
+            action: 'collection.deleted',
+            targetId: collection.id,
+          });
+        });
         await indexes.drop(collection.id);
       });
       return { message: 'Collection deleted successfully' };
@@ -198,6 +214,11 @@ export function createCollectionsService(
                 embedding: vectors[i]!,
               })),
             );
+            await auditRepository.record(trx, {
+              actorId: actor.id,
+              action: 'document.added',
+              targetId: document.id,
+            });
             return { documentId: document.id, replacedLabels: replaced, labels: ids };
           });
         const { documentId, replacedLabels, labels } = await store()
@@ -256,9 +277,15 @@ export function createCollectionsService(
         : undefined;
       if (!document) throw new NotFoundError('Document not found');
       await collectionLock.run(collection.id, async () => {
-        const labels = await db
-          .transaction()
-          .execute((trx) => collectionsRepository.deleteDocument(trx, document.id));
+        const labels = await db.transaction().execute(async (trx) => {
+          const removed = await collectionsRepository.deleteDocument(trx, document.id);
+          await auditRepository.record(trx, {
+            actorId: actor.id,
+            action: 'document.deleted',
+            targetId: document.id,
+          });
+          return removed;
+        });
         await indexes.remove(collection.id, labels);
       });
       return { message: 'Document deleted successfully' };

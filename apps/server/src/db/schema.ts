@@ -1,4 +1,4 @@
-import type { RagHit, Role } from '@personas/contracts';
+import type { RagHit, Role, Scope } from '@personas/contracts';
 import type {
   ColumnType,
   Generated,
@@ -23,6 +23,8 @@ export interface Database {
   message_histories: MessageHistoriesTable;
   messages: MessagesTable;
   idempotency_keys: IdempotencyKeysTable;
+  usage_records: UsageRecordsTable;
+  audit_events: AuditEventsTable;
 }
 
 /** Key/value facts about this database (e.g. when it was first migrated). */
@@ -38,6 +40,8 @@ export interface UsersTable {
   name: string | null;
   role: Generated<Role>;
   password_hash: string;
+  /** Tokens a day; null = the server's `USER_DAILY_TOKEN_LIMIT`. */
+  daily_token_limit: Generated<number | null>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }
@@ -63,6 +67,10 @@ export interface ApiKeysTable {
   created_at: Generated<Date>;
   expires_at: Date | null;
   last_used_at: Date | null;
+  /** null: every scope the owner's role has. */
+  scopes: JSONColumnType<Scope[] | null, string | null, string | null>;
+  /** null: every persona the owner may see. */
+  persona_ids: JSONColumnType<string[] | null, string | null, string | null>;
 }
 export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type NewApiKeyRow = Insertable<ApiKeysTable>;
@@ -179,3 +187,28 @@ export interface IdempotencyKeysTable {
   created_at: Generated<Date>;
 }
 export type IdempotencyKeyRow = Selectable<IdempotencyKeysTable>;
+
+export interface UsageRecordsTable {
+  id: Generated<string>;
+  user_id: string;
+  persona_id: string | null;
+  model: string;
+  outcome: 'completed' | 'failed' | 'aborted';
+  prompt_tokens: number;
+  completion_tokens: number;
+  created_at: Date;
+}
+export type NewUsageRecordRow = Insertable<UsageRecordsTable>;
+
+export interface AuditEventsTable {
+  id: Generated<string>;
+  at: Generated<Date>;
+  actor_id: string | null;
+  action: string;
+  target_type: string;
+  target_id: string | null;
+  ip: string | null;
+  request_id: string | null;
+}
+export type AuditEventRow = Selectable<AuditEventsTable>;
+export type NewAuditEventRow = Insertable<AuditEventsTable>;

@@ -24,12 +24,15 @@ export interface TestApp extends AsyncDisposable {
  * The whole server on a fresh test database and data directory, not listening (use inject);
  * both are removed on dispose.
  */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string> = {},
+  opts: { clock?: () => Date } = {},
+): Promise<TestApp> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'personas-test-'));
   const database = await openTestDatabase();
   const start = () => {
     const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dataDir, ...env });
-    return createApp({ ...config, database });
+    return createApp({ ...config, database, clock: opts.clock });
   };
   const removeData = async () => {
     await database[Symbol.asyncDispose]();

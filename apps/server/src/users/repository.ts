@@ -54,6 +54,16 @@ export const usersRepository = {
     return result.numUpdatedRows > 0n;
   },
 
+  /** null: the server's default limit applies again. */
+  async setDailyTokenLimit(db: Db, id: string, limit: number | null): Promise<boolean> {
+    const result = await db
+      .updateTable('users')
+      .set({ daily_token_limit: limit, updated_at: new Date() })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  },
+
   async setPasswordHash(db: Db, id: string, passwordHash: string): Promise<boolean> {
     const result = await db
       .updateTable('users')

@@ -1,4 +1,5 @@
 import { ForbiddenError, NotFoundError, type Role, type Services } from '@personas/contracts';
+import { auditRepository } from '../audit/repository';
 import { sessionsRepository } from '../auth/credentials-repository';
 import { hashPassword } from '../auth/passwords';
 import type { Db } from '../db/connect';
@@ -26,9 +27,37 @@ export function createUsersService(db: Db, opts: UsersServiceOptions): Services[
     async setRole(actor, input) {
       // Guards against an admin locking everyone (including themself) out by accident.
       if (input.user_id === actor.id) throw new ForbiddenError(SELF_CHANGE);
-      const changed = await usersRepository.setRole(db, input.user_id, input.role);
-      if (!changed) throw new NotFoundError('User not found');
+      await db.transaction().execute(async (trx) => {
+        const changed = await usersRepository.setRole(trx, input.user_id, input.role);
+        if (!changed) throw new NotFoundError('User not found');
+        await auditRepository.record(trx, {
+          actorId: actor.id,
+          action: 'user.role_changed',
+          targetId: input.user_id,
+        });
+      });
       return { message: 'Role updated successfully', user_id: input.user_id, role: input.role };
+    },
+
+    async setQuota(actor, input) {
+      await db.transaction().execute(async (trx) => {
+        const changed = await usersRepository.setDailyTokenLimit(
+          trx,
+          input.user_id,
+          input.daily_token_limit,
+        );
+        if (!changed) throw new NotFoundError('User not found');
+        await auditRepository.record(trx, {
+          actorId: actor.id,
+          action: 'user.quota_changed',
+          targetId: input.user_id,
+        });
+      });
+      return {
+        message: 'Quota updated successfully',
+        user_id: input.user_id,
+        daily_token_limit: input.daily_token_limit,
+      };
     },
 
     async delete(actor, userId) {
@@ -36,7 +65,17 @@ export function createUsersService(db: Db, opts: UsersServiceOptions): Services[
       // Sessions, keys, histories, personas and collections (with their chunks) go by cascade in
       // the same statement; the in-memory indexes of those collections are dropped after it.
       const deleted = await opts.removeWithCollections(userId, () =>
-        usersRepository.delete(db, userId),
+        db.transaction().execute(async (trx) => {
+          const gone = await usersRepository.delete(trx, userId);
+          if (gone) {
+            await auditRepository.record(trx, {
+              actorId: actor.id,
+              action: 'user.deleted',
+              targetId: userId,
+            });
+          }
+          return gone;
+        }),
       );
       if (!deleted) throw new NotFoundError('User not found');
       return { message: 'User deleted successfully' };

@@ -71,6 +71,7 @@ export const authRouter = {
         idempotent: true,
         tags,
         summary: 'Create an API key for the signed-in user (the key is shown only here)',
+        errors: [f.scopeBeyondRole, f.keyPersonaNotFound],
       }),
     )
     .input(createApiKeyInputSchema)

@@ -30,6 +30,7 @@ export const chatRouter = {
           f.personaNotFound,
           f.historyNotFound,
           f.chatRateLimited,
+          f.quotaExceeded,
           f.modelFailed,
           f.modelTimedOut,
         ],
