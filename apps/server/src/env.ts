@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { PROVIDERS_OR_POLICIES } from '@huggingface/inference';
 import { z } from 'zod';
+import { trustProxySchema } from './http/trust-proxy';
 
 const envSchema = z
   .object({
@@ -54,6 +55,7 @@ const envSchema = z
     SESSION_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
     LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(10),
     LOGIN_WINDOW_MINUTES: z.coerce.number().int().min(1).default(15),
+    TRUST_PROXY: trustProxySchema.describe('false → the socket address is the client address'),
     CORS_ORIGINS: z
       .string()
       .default('')
@@ -121,6 +123,8 @@ const envSchema = z
       maxFailures: e.LOGIN_MAX_FAILURES,
       windowMs: e.LOGIN_WINDOW_MINUTES * 60_000,
     },
+    /** Whose `X-Forwarded-For` names the client address (what per-address limits count by), if anyone's. */
+    trustProxy: e.TRUST_PROXY,
     /** Browser origins allowed to call the API cross-origin, exactly as browsers send them. */
     corsOrigins: e.CORS_ORIGINS,
   }));
