@@ -1,5 +1,6 @@
 import type { Services } from '@personas/contracts';
 import { createLoginThrottle } from './auth/login-throttle';
+import { createRegistrationThrottle } from './auth/registration-throttle';
 import { createAuthService } from './auth/service';
 import { createRateLimiter } from './chat/rate-limiter';
 import { createChatService } from './chat/service';
@@ -29,7 +30,14 @@ export async function createServices(db: Db, kind: DatabaseKind, config: Config,
   const llm = createLanguageModel(config);
   const indexes = await openChunkIndexes(db, config.dataDir, logger);
   const retrieve = createRetriever(db, embedder, indexes);
-  const auth = createAuthService(db, createLoginThrottle(db, config.loginThrottle), config);
+  const auth = createAuthService(
+    db,
+    {
+      login: createLoginThrottle(db, config.loginThrottle),
+      registration: createRegistrationThrottle(db, config.registrationThrottle),
+    },
+    config,
+  );
   // One lock per collection for everything that changes it: ingestion, and the deletion of the
   // collection or of its owner.
   const collectionLock = new KeyedMutex();
