@@ -1447,7 +1447,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many failed attempts for this email; wait `Retry-After` seconds (`TOO_MANY_REQUESTS`) */
+            /** @description Too many failed attempts for this email, or from your address; wait `Retry-After` seconds (`TOO_MANY_REQUESTS`) */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -1459,7 +1459,7 @@ export interface operations {
                      *       "type": "about:blank",
                      *       "title": "Too Many Requests",
                      *       "status": 429,
-                     *       "detail": "Too many failed attempts for this email; wait `Retry-After` seconds",
+                     *       "detail": "Too many failed attempts for this email, or from your address; wait `Retry-After` seconds",
                      *       "code": "TOO_MANY_REQUESTS"
                      *     }
                      */
@@ -1812,6 +1812,25 @@ export interface operations {
                      *       "status": 422,
                      *       "detail": "This `Idempotency-Key` was used with a different body (`reason: idempotency_key_reused`)",
                      *       "code": "UNPROCESSABLE_CONTENT"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many accounts created from your address this hour; wait `Retry-After` seconds (`TOO_MANY_REQUESTS`) */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Too many accounts created from your address this hour; wait `Retry-After` seconds",
+                     *       "code": "TOO_MANY_REQUESTS"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Error"];

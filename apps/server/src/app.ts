@@ -18,6 +18,7 @@ import { installJsonDepthBound } from './http/json-depth';
 import { registerRestTransport } from './http/rest-transport';
 import { installSecurityHeaders, SECURITY_HEADERS } from './http/security-headers';
 import { registerTrpcTransport } from './http/trpc-transport';
+import { fastifyTrustProxy } from './http/trust-proxy';
 import { CleanupStack } from './lib/cleanup-stack';
 import { runWithRequestOrigin } from './lib/request-origin';
 import { createLogger, type Logger } from './logger';
@@ -94,6 +95,9 @@ async function startApp(config: AppConfig, logger: Logger, cleanup: CleanupStack
         : randomUUID();
     },
     requestIdHeader: false,
+    // `request.ip`, the client address the throttles count by: the socket's, or the forwarded one
+    // only from the proxies `TRUST_PROXY` names (anyone can write `X-Forwarded-For`).
+    trustProxy: fastifyTrustProxy(config.trustProxy),
     // Errors Fastify raises before routing (a malformed URL, a bad header) in our error shape.
     frameworkErrors: (error, _request, rawReply) => {
       const reply = rawReply as FastifyReply;

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { PROVIDERS_OR_POLICIES } from '@huggingface/inference';
 import { z } from 'zod';
+import { trustProxySchema } from './http/trust-proxy';
 
 const envSchema = z
   .object({
@@ -62,6 +63,11 @@ const envSchema = z
     SESSION_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
     LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(10),
     LOGIN_WINDOW_MINUTES: z.coerce.number().int().min(1).default(15),
+    // Per client address, on top of the per-email limit: one address spraying passwords over many
+    // emails, or creating accounts in bulk, is refused too.
+    LOGIN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(100),
+    REGISTER_MAX_PER_ADDRESS: z.coerce.number().int().min(1).default(30),
+    TRUST_PROXY: trustProxySchema.describe('false → the socket address is the client address'),
     CORS_ORIGINS: z
       .string()
       .default('')
@@ -134,8 +140,15 @@ const envSchema = z
     idempotencyTtlMs: e.IDEMPOTENCY_TTL_HOURS * 3_600_000,
     loginThrottle: {
       maxFailures: e.LOGIN_MAX_FAILURES,
+      maxFailuresPerAddress: e.LOGIN_MAX_FAILURES_PER_ADDRESS,
       windowMs: e.LOGIN_WINDOW_MINUTES * 60_000,
     },
+    registrationThrottle: {
+      maxPerAddress: e.REGISTER_MAX_PER_ADDRESS,
+      windowMs: 3_600_000,
+    },
+    /** Whose `X-Forwarded-For` names the client address (the throttles' key), if anyone's. */
+    trustProxy: e.TRUST_PROXY,
     /** Browser origins allowed to call the API cross-origin, exactly as browsers send them. */
     corsOrigins: e.CORS_ORIGINS,
   }));

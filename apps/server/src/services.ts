@@ -2,6 +2,7 @@ import { NotFoundError, type Services } from '@personas/contracts';
 import { auditRepository } from './audit/repository';
 import { createAuditService } from './audit/service';
 import { createLoginThrottle } from './auth/login-throttle';
+import { createRegistrationThrottle } from './auth/registration-throttle';
 import { createAuthService } from './auth/service';
 import { createRateLimiter } from './chat/rate-limiter';
 import { createChatService } from './chat/service';
@@ -42,15 +43,22 @@ export async function createServices(
   const retrieve = createRetriever(db, embedder, indexes);
   const now = config.clock ?? (() => new Date());
   const quota = createQuota(db, { defaultDailyLimit: config.userDailyTokenLimit, now });
-  const auth = createAuthService(db, createLoginThrottle(db, config.loginThrottle), {
-    ...config,
-    quota,
-    isPersonaVisible: (actor, personaId) =>
-      findVisiblePersona(db, actor, personaId).then(
-        () => true,
-        (error: unknown) => (error instanceof NotFoundError ? false : Promise.reject(error)),
-      ),
-  });
+  const auth = createAuthService(
+    db,
+    {
+      login: createLoginThrottle(db, config.loginThrottle),
+      registration: createRegistrationThrottle(db, config.registrationThrottle),
+    },
+    {
+      ...config,
+      quota,
+      isPersonaVisible: (actor, personaId) =>
+        findVisiblePersona(db, actor, personaId).then(
+          () => true,
+          (error: unknown) => (error instanceof NotFoundError ? false : Promise.reject(error)),
+        ),
+    },
+  );
   // One lock per collection for everything that changes it: ingestion, and the deletion of the
   // collection or of its owner.
   const collectionLock = new KeyedMutex();

@@ -177,9 +177,14 @@ export const failures = {
     'UNAUTHORIZED',
     'Unknown email or wrong password (the same answer for both)',
   ),
+  registrationThrottled: fail(
+    'TOO_MANY_REQUESTS',
+    'Too many accounts created from your address this hour; wait `Retry-After` seconds',
+    { retryAfter: true },
+  ),
   loginThrottled: fail(
     'TOO_MANY_REQUESTS',
-    'Too many failed attempts for this email; wait `Retry-After` seconds',
+    'Too many failed attempts for this email, or from your address; wait `Retry-After` seconds',
     { retryAfter: true },
   ),
   badIdempotencyKey: fail('BAD_REQUEST', '`Idempotency-Key` is not 1–255 visible ASCII characters'),

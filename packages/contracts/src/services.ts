@@ -74,8 +74,10 @@ export interface Services {
     info(): Promise<SystemInfo>;
   };
   auth: {
-    register(input: RegisterInput): Promise<AuthSession>;
-    login(input: LoginInput): Promise<AuthSession>;
+    /** `clientAddress` (the context's): accounts created per address are throttled. */
+    register(input: RegisterInput, clientAddress: string): Promise<AuthSession>;
+    /** `clientAddress` (the context's): failed logins per address are throttled. */
+    login(input: LoginInput, clientAddress: string): Promise<AuthSession>;
     logout(actor: AuthUser): Promise<MessageResponse>;
     me(actor: AuthUser): Promise<Me>;
     createApiKey(actor: AuthUser, input: CreateApiKeyInput): Promise<CreatedApiKey>;

@@ -16,6 +16,7 @@ import { toUserDto } from '../users/dto';
 import { usersRepository } from '../users/repository';
 import { apiKeysRepository, sessionsRepository } from './credentials-repository';
 import type { LoginThrottle } from './login-throttle';
+import type { RegistrationThrottle } from './registration-throttle';
 import { hashPassword, verifyAgainstNothing, verifyPassword } from './passwords';
 import { issueApiKey, issueSessionToken, parseToken, secretMatches } from './tokens';
 
@@ -33,9 +34,15 @@ export interface AuthServiceOptions {
   isPersonaVisible: (actor: AuthUser, personaId: string) => Promise<boolean>;
 }
 
+/** Failed logins per email and per address; accounts created per address. */
+export interface AuthThrottles {
+  login: LoginThrottle;
+  registration: RegistrationThrottle;
+}
+
 export function createAuthService(
   db: Db,
-  throttle: LoginThrottle,
+  throttles: AuthThrottles,
   opts: AuthServiceOptions,
 ): Services['auth'] & { authenticate(token: string): Promise<AuthUser | null> } {
   const ttlMs = opts.sessionTtlDays * DAY_MS;
@@ -109,24 +116,28 @@ export function createAuthService(
         : authenticateApiKey(parsed.id, parsed.secret);
     },
 
-    async register(input) {
+    async register(input, clientAddress) {
       if (opts.registration === 'closed') {
         throw new ForbiddenError(
           'Registration is closed on this server; ask an admin for an account',
         );
       }
-      const user = await usersRepository.insert(db, {
-        email: input.email,
-        name: input.name ?? null,
-        password_hash: await hashPassword(input.password),
-      });
+      await throttles.registration.assertAllowed(clientAddress);
+      const passwordHash = await hashPassword(input.password);
+      const user = await throttles.registration.admit(clientAddress, (trx) =>
+        usersRepository.insert(trx, {
+          email: input.email,
+          name: input.name ?? null,
+          password_hash: passwordHash,
+        }),
+      );
       if (!user) throw new ConflictError('An account with this email already exists');
       return startSession(user);
     },
 
-    async login(input) {
+    async login(input, clientAddress) {
       // Reserved before the password is checked, kept as the failure unless it is right.
-      await throttle.reserveAttempt(input.email);
+      await throttles.login.reserveAttempt({ email: input.email, address: clientAddress });
       const user = await usersRepository.findByEmail(db, input.email);
       const ok = user
         ? await verifyPassword(user.password_hash, input.password)
@@ -139,7 +150,7 @@ export function createAuthService(
         });
         throw new UnauthorizedError(INVALID_CREDENTIALS);
       }
-      await throttle.clear(input.email);
+      await throttles.login.clear(input.email);
       return db.transaction().execute(async (trx) => {
         await auditRepository.record(trx, {
           actorId: user.id,

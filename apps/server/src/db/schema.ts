@@ -15,6 +15,7 @@ export interface Database {
   sessions: SessionsTable;
   api_keys: ApiKeysTable;
   login_failures: LoginFailuresTable;
+  registrations: RegistrationsTable;
   collections: CollectionsTable;
   documents: DocumentsTable;
   chunks: ChunksTable;
@@ -78,7 +79,19 @@ export type NewApiKeyRow = Insertable<ApiKeysTable>;
 export interface LoginFailuresTable {
   id: Generated<number>;
   email: string;
+  /** The client address the attempt came from; null on rows from before it was kept. */
+  address: string | null;
   failed_at: Generated<Date>;
+}
+
+/**
+ * One row per account created, with the client address it came from: what the registration
+ * throttle counts. Kept in clear: see `registrationsRepository`.
+ */
+export interface RegistrationsTable {
+  id: Generated<number>;
+  address: string;
+  created_at: Generated<Date>;
 }
 
 export interface CollectionsTable {

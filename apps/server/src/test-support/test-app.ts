@@ -5,6 +5,7 @@ import { type App, createApp } from '../app';
 import { loadConfig } from '../env';
 import { type RestCall, restClient } from './rest-client';
 import { openTestDatabase, type TestDatabase } from './test-database';
+import { UNTHROTTLED_ADDRESS_ENV } from './throttle-env';
 
 export interface TestApp extends AsyncDisposable {
   /** The running app: another one after each `restart`. */
@@ -31,7 +32,13 @@ export async function startTestApp(
   const dataDir = await mkdtemp(path.join(tmpdir(), 'personas-test-'));
   const database = await openTestDatabase();
   const start = () => {
-    const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dataDir, ...env });
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      DATA_DIR: dataDir,
+      ...UNTHROTTLED_ADDRESS_ENV,
+      ...env,
+    });
     return createApp({ ...config, database, clock: opts.clock });
   };
   const removeData = async () => {
