@@ -42,7 +42,10 @@ type WithoutStreams<C> = {
   };
 };
 
-/** Every query and mutation of the server, typed from its router: `client.<router>.<procedure>`. */
+/**
+ * Every query and mutation of the server but the streaming one, typed from its router:
+ * `client.<router>.<procedure>`.
+ */
 export type PersonasTRPCClient = WithoutStreams<TRPCClient<PersonasRouter>>;
 
 export interface PersonasClient extends PersonasTRPCClient {
