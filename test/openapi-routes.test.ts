@@ -180,7 +180,7 @@ describe('the OpenAPI document', () => {
     const documented = operations.map((op) => `${op.method} ${op.path}`);
     expect(documented.sort()).toEqual([...fromRouter, STREAM_ROUTE].sort());
     expect(new Set(documented).size).toBe(documented.length);
-    // The one procedure without a REST route is the subscription the SSE route stands in for.
+    // The one procedure without a REST route is the streaming mutation the SSE route serves.
     expect(procedures.filter(([, def]) => !def.meta?.openapi).map(([name]) => name)).toEqual([
       'chat.stream',
     ]);

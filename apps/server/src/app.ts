@@ -85,7 +85,8 @@ async function startApp(config: AppConfig, logger: Logger, cleanup: CleanupStack
   const hostLogger: FastifyBaseLogger = logger;
 
   const http = Fastify({
-    // Request logs carry method, url and ids; never a body, and never an Authorization header.
+    // Request logs carry method, path and ids; never a body, a header or the query string (the
+    // logger's request serializer: request-log.ts).
     loggerInstance: hostLogger,
     bodyLimit: Math.max(config.bodyLimitBytes, documentBodyLimit(config.documentLimitBytes)),
     genReqId: (req) => {

@@ -94,14 +94,30 @@ const t = initTRPC
 
 /**
  * Domain errors become the matching TRPCError here, and only here: in the middleware below, and
- * for errors a subscription's stream throws once it is being read (which no middleware sees).
- * Anything else is an internal error.
+ * for errors a streaming procedure's events throw once they are being read (which no middleware
+ * sees: see {@link withTRPCErrors}). Anything else is an internal error.
  */
 export function toTRPCError(thrown: unknown): TRPCError {
   const error = getTRPCErrorFromUnknown(thrown);
   const cause = error.cause;
   if (!(cause instanceof DomainError)) return error;
   return new TRPCError({ code: cause.code, message: cause.message, cause });
+}
+
+/**
+ * A streaming procedure's events, with what they throw once read translated as
+ * {@link toTRPCError} does. The middleware below only sees the procedure hand its stream back;
+ * a failure after that (a 404 found on the first read, the model failing mid-reply) would
+ * otherwise reach tRPC's stream writer untranslated: a 500 "Internal server error" in place of
+ * the domain's own status and message. `yield*` passes `return()` through, so a reader that
+ * stops (a client gone) still ends the stream underneath.
+ */
+export async function* withTRPCErrors<T>(events: AsyncIterable<T>): AsyncGenerator<T, void> {
+  try {
+    yield* events;
+  } catch (thrown) {
+    throw toTRPCError(thrown);
+  }
 }
 
 const translateDomainErrors = t.middleware(async ({ next }) => {
