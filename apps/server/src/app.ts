@@ -15,6 +15,8 @@ import { errorBody, installProblemContentType } from './http/error-body';
 import { registerHealth } from './http/health';
 import { installHostErrorHandlers } from './http/host-errors';
 import { installJsonDepthBound } from './http/json-depth';
+import { installOpenAiErrorShape } from './http/openai/errors';
+import { registerOpenAiRoutes } from './http/openai/routes';
 import { registerRestTransport } from './http/rest-transport';
 import { installSecurityHeaders, SECURITY_HEADERS } from './http/security-headers';
 import { registerTrpcTransport } from './http/trpc-transport';
@@ -145,6 +147,8 @@ async function startApp(config: AppConfig, logger: Logger, cleanup: CleanupStack
   await registerTrpcTransport(http, createContext);
   registerChatStreamRoute(http, createContext);
   await registerRestTransport(http, createContext, routes);
+  installOpenAiErrorShape(http);
+  registerOpenAiRoutes(http, createContext);
   await registerDocs(http, VERSION);
   await http.ready();
 

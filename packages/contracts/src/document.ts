@@ -118,6 +118,8 @@ export function documentRouter(
       '- Request bodies are `application/json` only; any other `Content-Type` is a **415** `UNSUPPORTED_MEDIA_TYPE`.',
       '- Every response carries `X-Content-Type-Options: nosniff`; responses that carry a token (register, login, API-key creation) carry `Cache-Control: no-store`.',
       '- Browsers may call the API from another origin only when the server lists that origin in `CORS_ORIGINS`: preflights then allow `Authorization`, `Content-Type` and `Idempotency-Key`, and responses expose `Location`, `Retry-After` and `X-Request-Id`.',
+      '',
+      'The OpenAI-compatible API (`/v1/models`, `/v1/chat/completions`: every persona as a model, for the official `openai` clients) has its own document, [/openapi-v1.json](/openapi-v1.json), since its wire format and errors are OpenAI’s.',
     ].join('\n'),
     version: opts.version,
     baseUrl: '/api',

@@ -12,6 +12,8 @@ export { findNulCharacter, nulCharacterMessage } from './nul-characters';
 export { API_TAGS, type ApiTag, rest } from './openapi';
 export { type ErrorBody, errorBodySchema, STATUS_TITLES } from './openapi-errors';
 export { REQUEST_EXAMPLES } from './openapi-examples';
+export { createOpenAiDocument } from './openai/document';
+export * from './openai/schemas';
 export * from './personas/schemas';
 export { hasRole, ROLES, type Role, roleSchema } from './roles';
 export * from './scopes';

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { AuthUser } from './context';
+import { MissingScopeError, SessionRequiredError } from './errors';
 import type { Role } from './roles';
 
 /** What an API key may be limited to; a key with no `scopes` has every scope its owner's role has. */
@@ -70,4 +72,19 @@ export type ProcedureAccess = (typeof PROCEDURE_SCOPES)[keyof typeof PROCEDURE_S
 /** Whether the caller's credential carries a scope (a session, or a key without `scopes`: all). */
 export function credentialHasScope(scopes: readonly Scope[] | null, scope: Scope): boolean {
   return scopes === null || scopes.includes(scope);
+}
+
+/** What the OpenAI-compatible routes (`/v1/*`, not tRPC procedures) ask of a credential. */
+export const OPENAI_ROUTES_ACCESS: ProcedureAccess = 'chat';
+
+/**
+ * Throws when an API key may not do what `access` needs: a scope it lacks (MissingScopeError), or
+ * key management (SessionRequiredError). Sessions and keys without `scopes` pass; the role checks
+ * that follow still apply to both.
+ */
+export function assertCredentialAccess(user: AuthUser | null, access: ProcedureAccess): void {
+  if (user?.credential.kind !== 'api_key') return;
+  if (access === 'session') throw new SessionRequiredError();
+  if (access === 'any' || access === 'public') return;
+  if (!credentialHasScope(user.scopes, access)) throw new MissingScopeError(access);
 }

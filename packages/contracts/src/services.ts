@@ -31,6 +31,7 @@ import type {
 import type { MessageResponse, OffsetPageInput, PageInput } from './common';
 import type { AuthUser } from './context';
 import type { IdempotencyClaim, IdempotencyOutcome } from './idempotency';
+import type { ConversationEvent, ConversationInput, ConversationMeta } from './openai/schemas';
 import type {
   BuildPersonaInput,
   OwnedPersonas,
@@ -117,6 +118,21 @@ export interface Services {
   };
   chat: {
     send(actor: AuthUser, input: ChatInput, signal?: AbortSignal): Promise<ChatResponse>;
+    /**
+     * A conversation the client carries itself (the `/v1` wire format): the persona's prompt
+     * leads, retrieval reads the last user message, and nothing is stored unless asked.
+     */
+    converse(
+      actor: AuthUser,
+      input: ConversationInput,
+      signal?: AbortSignal,
+    ): Promise<ConversationMeta & { text: string; usage: ChatResponse['usage'] }>;
+    /** The same, streamed: `meta`, `token`…, `done`. */
+    converseStream(
+      actor: AuthUser,
+      input: ConversationInput,
+      signal?: AbortSignal,
+    ): AsyncIterable<ConversationEvent>;
     /** Yields `meta`, `token`…, `done`; throws on failure. The exchange is stored before `done`. */
     stream(actor: AuthUser, input: ChatInput, signal?: AbortSignal): AsyncIterable<ChatStreamEvent>;
     personaHistories(

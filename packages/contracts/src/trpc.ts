@@ -7,7 +7,6 @@ import {
   ForbiddenError,
   MissingScopeError,
   retryAfterOf,
-  SessionRequiredError,
   UnauthorizedError,
 } from './errors';
 import {
@@ -17,7 +16,7 @@ import {
 } from './idempotency';
 import { findNulCharacter, nulCharacterMessage } from './nul-characters';
 import { hasRole, type Role } from './roles';
-import { PROCEDURE_SCOPES, type ProcedureAccess } from './scopes';
+import { assertCredentialAccess, PROCEDURE_SCOPES, type ProcedureAccess } from './scopes';
 
 /** The part of a zod issue a client needs: which field, and why. Never the offending value. */
 export interface InputIssue {
@@ -150,11 +149,7 @@ const requireKeyScope = t.middleware(({ ctx, path, next }) => {
   const access = (PROCEDURE_SCOPES as Record<string, ProcedureAccess>)[path];
   // A procedure missing from the table is refused, not let through (a test keeps it complete).
   if (access === undefined) throw new Error(`${path} declares no scope in PROCEDURE_SCOPES`);
-  const user = ctx.user;
-  if (user?.credential.kind !== 'api_key') return next();
-  if (access === 'session') throw new SessionRequiredError();
-  if (access === 'any' || access === 'public') return next();
-  if (user.scopes !== null && !user.scopes.includes(access)) throw new MissingScopeError(access);
+  assertCredentialAccess(ctx.user, access);
   return next();
 });
 

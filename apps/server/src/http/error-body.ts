@@ -86,7 +86,8 @@ export function errorBodyFromAdapter(adapterBody: unknown): ErrorBody {
  */
 export function installProblemContentType(app: FastifyInstance): void {
   app.addHook('onSend', async (request, reply, payload) => {
-    if (reply.statusCode < 400 || request.url.startsWith('/trpc')) return payload;
+    // tRPC keeps its envelope, and `/v1` answers OpenAI's error shape (openai/errors.ts).
+    if (reply.statusCode < 400 || /^\/(trpc|v1)\//.test(request.url)) return payload;
     const type = reply.getHeader('content-type');
     if (typeof type === 'string' && type.startsWith('application/json')) {
       void reply.header('content-type', PROBLEM_CONTENT_TYPE);
