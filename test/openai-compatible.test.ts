@@ -2,6 +2,7 @@
 // server process whose language model is this test's own OpenAI-compatible server on 127.0.0.1
 // (so what the model received can be asserted on). Error paths pass `maxRetries: 0`: the client
 // retries 409/429/5xx by itself.
+import { InferenceClient } from '@huggingface/inference';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -213,6 +214,23 @@ describe('the official openai client', () => {
     expect(kept).toContain('First stored question');
     expect(kept).toContain('Second stored question');
     expect(kept).toContain(first.message_history_id);
+  });
+});
+
+describe('another OpenAI-compatible client: Hugging Face InferenceClient', () => {
+  it('chats with a persona through endpointUrl, plain and streamed', async () => {
+    const hf = new InferenceClient(apiKey, {
+      endpointUrl: `${server.url}/v1`,
+      retry_on_error: false,
+    });
+    const messages = [{ role: 'user', content: QUESTION }];
+    const plain = await hf.chatCompletion({ model: personaId, messages });
+    expect(plain.choices[0]?.message.content).toBe(ANSWER);
+    let streamed = '';
+    for await (const chunk of hf.chatCompletionStream({ model: personaId, messages })) {
+      streamed += chunk.choices[0]?.delta.content ?? '';
+    }
+    expect(streamed).toBe(ANSWER);
   });
 });
 
