@@ -17,15 +17,19 @@ import { installHostErrorHandlers } from './http/host-errors';
 import { installJsonDepthBound } from './http/json-depth';
 import { installOpenAiErrorShape } from './http/openai/errors';
 import { registerOpenAiRoutes } from './http/openai/routes';
+import { RequestLogController } from './http/request-logging';
 import { registerRestTransport } from './http/rest-transport';
 import { installSecurityHeaders, SECURITY_HEADERS } from './http/security-headers';
 import { registerTrpcTransport } from './http/trpc-transport';
 import { fastifyTrustProxy } from './http/trust-proxy';
 import { CleanupStack } from './lib/cleanup-stack';
+import { installHttpMetrics, registerMetricsRoute } from './metrics/http-metrics';
+import type { PoolStats } from './metrics/metrics';
 import { runWithRequestOrigin } from './lib/request-origin';
 import { createLogger, type Logger } from './logger';
 import type { OpenReport } from './retrieval/vector/vector-index-store';
 import { createServices } from './services';
+import { usersRepository } from './users/repository';
 import { ensureAdmin } from './users/service';
 import { VERSION } from './version';
 
@@ -38,6 +42,11 @@ export interface App extends AsyncDisposable {
   authenticate: Authenticate;
   /** What opening the vector indexes found: loaded from disk, or rebuilt and why. */
   indexReport: OpenReport;
+  /** What the ADMIN_EMAIL bootstrap did at start, and whether any admin exists now. */
+  admin: {
+    bootstrap: 'created' | 'promoted' | 'unchanged' | 'not configured';
+    exists: boolean;
+  };
   /** Stops accepting, answers what is in flight, then closes the database. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -74,10 +83,14 @@ export async function createApp(config: AppConfig): Promise<App> {
  */
 async function startApp(config: AppConfig, logger: Logger, cleanup: CleanupStack): Promise<App> {
   const ownsDatabase = !config.database;
-  const { db, kind } = config.database ?? (await connectDatabase(config, logger));
+  const connected: { db: Db; kind: DatabaseKind; pool?: PoolStats } =
+    config.database ?? (await connectDatabase(config, logger));
+  const { db, kind } = connected;
   if (ownsDatabase) cleanup.defer(() => db.destroy());
   await migrateToLatest(db);
-  if (config.adminBootstrap) await ensureAdmin(db, config.adminBootstrap);
+  const adminBootstrap = config.adminBootstrap
+    ? await ensureAdmin(db, config.adminBootstrap)
+    : 'not configured';
   const wired = await createServices(db, kind, config, logger);
   // Deferred after the database, so closed before it: indexes are written back while it is
   // open, and the next start loads them instead of rebuilding.
@@ -90,6 +103,8 @@ async function startApp(config: AppConfig, logger: Logger, cleanup: CleanupStack
     // Request logs carry method, path and ids; never a body, a header or the query string (the
     // logger's request serializer: request-log.ts).
     loggerInstance: hostLogger,
+    // Request lines at a level that says whether to look (request-logging.ts).
+    logController: new RequestLogController(config.slowRequestMs),
     bodyLimit: Math.max(config.bodyLimitBytes, documentBodyLimit(config.documentLimitBytes)),
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
@@ -135,6 +150,9 @@ async function startApp(config: AppConfig, logger: Logger, cleanup: CleanupStack
   });
 
   const routes = installHostErrorHandlers(http);
+  wired.metrics.watchPool(() => connected.pool ?? null);
+  installHttpMetrics(http, wired.metrics, routes);
+  registerMetricsRoute(http, wired.metrics, config.metricsToken);
   installProblemContentType(http);
   installSecurityHeaders(http);
   await installCors(http, config.corsOrigins);
@@ -160,6 +178,7 @@ async function startApp(config: AppConfig, logger: Logger, cleanup: CleanupStack
     services,
     authenticate,
     indexReport: wired.indexReport,
+    admin: { bootstrap: adminBootstrap, exists: await usersRepository.anyAdmin(db) },
     close,
     [Symbol.asyncDispose]: close,
   };

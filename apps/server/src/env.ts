@@ -55,6 +55,12 @@ const envSchema = z
       .min(0)
       .optional()
       .describe('absent → no limit; an admin may set one per user'),
+    SLOW_REQUEST_MS: z.coerce.number().int().min(1).default(1000),
+    METRICS_TOKEN: z
+      .string()
+      .min(16, 'must be at least 16 characters')
+      .optional()
+      .describe('absent → /metrics is open'),
     USAGE_RETENTION_DAYS: z.coerce.number().int().min(1).default(400),
     AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).default(400),
     REGISTRATION: z.enum(['open', 'closed']).default('open'),
@@ -125,6 +131,10 @@ const envSchema = z
     chatHistoryBudgetTokens: e.CHAT_HISTORY_BUDGET_TOKENS,
     /** Tokens a user's chats may use per UTC day unless an admin set their own; null: no limit. */
     userDailyTokenLimit: e.USER_DAILY_TOKEN_LIMIT ?? null,
+    /** Requests slower than this are logged at info (the rest, unless they fail, at debug). */
+    slowRequestMs: e.SLOW_REQUEST_MS,
+    /** The Bearer token `/metrics` asks for; null: open to whoever reaches it. */
+    metricsToken: e.METRICS_TOKEN ?? null,
     /** Usage records and audit events older than these are deleted. */
     retention: {
       usageMs: e.USAGE_RETENTION_DAYS * 86_400_000,

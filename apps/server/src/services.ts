@@ -11,6 +11,12 @@ import type { DatabaseKind, Db } from './db/connect';
 import type { Config } from './env';
 import type { Authenticate } from './http/context';
 import { createIdempotencyService } from './idempotency/service';
+import {
+  instrumentIngestion,
+  instrumentLanguageModel,
+  instrumentRetriever,
+} from './metrics/instrument';
+import { createMetrics } from './metrics/metrics';
 import { KeyedMutex } from './lib/keyed-mutex';
 import { startRetention } from './lib/retention';
 import type { Logger } from './logger';
@@ -37,10 +43,11 @@ export async function createServices(
   config: Config & { clock?: () => Date },
   logger: Logger,
 ) {
+  const metrics = createMetrics();
   const embedder = createEmbedder(config);
-  const llm = createLanguageModel(config);
+  const llm = instrumentLanguageModel(createLanguageModel(config), metrics);
   const indexes = await openChunkIndexes(db, config.dataDir, logger);
-  const retrieve = createRetriever(db, embedder, indexes);
+  const retrieve = instrumentRetriever(createRetriever(db, embedder, indexes), metrics);
   const now = config.clock ?? (() => new Date());
   const quota = createQuota(db, { defaultDailyLimit: config.userDailyTokenLimit, now });
   const auth = createAuthService(
@@ -74,16 +81,19 @@ export async function createServices(
       defaultModel: config.defaultModel,
       defaultRagMode: DEFAULT_RAG_MODE,
     }),
-    collections: createCollectionsService(db, {
-      embedder,
-      indexes,
-      retrieve,
-      documentLimitBytes: config.documentLimitBytes,
-      chunkSize: config.chunkSize,
-      chunkOverlap: config.chunkOverlap,
-      defaultRagMode: DEFAULT_RAG_MODE,
-      collectionLock,
-    }),
+    collections: instrumentIngestion(
+      createCollectionsService(db, {
+        embedder,
+        indexes,
+        retrieve,
+        documentLimitBytes: config.documentLimitBytes,
+        chunkSize: config.chunkSize,
+        chunkOverlap: config.chunkOverlap,
+        defaultRagMode: DEFAULT_RAG_MODE,
+        collectionLock,
+      }),
+      metrics,
+    ),
     chat: createChatService(db, {
       findVisiblePersona: (actor, personaId) => findVisiblePersona(db, actor, personaId),
       llm,
@@ -108,5 +118,5 @@ export async function createServices(
     retention.stop();
     await indexes.close();
   };
-  return { services, authenticate, indexReport: indexes.report, close };
+  return { services, authenticate, indexReport: indexes.report, metrics, close };
 }

@@ -54,6 +54,17 @@ export const usersRepository = {
     return result.numUpdatedRows > 0n;
   },
 
+  /** Whether any account is an admin (start-up warns when none is). */
+  async anyAdmin(db: Db): Promise<boolean> {
+    const row = await db
+      .selectFrom('users')
+      .select('id')
+      .where('role', '=', 'admin')
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  },
+
   /** null: the server's default limit applies again. */
   async setDailyTokenLimit(db: Db, id: string, limit: number | null): Promise<boolean> {
     const result = await db
