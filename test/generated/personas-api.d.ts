@@ -1511,6 +1511,7 @@ export interface operations {
             };
             /**
              * @description - Called with an API key: delete the key instead (`BAD_REQUEST`)
+             *     - This route takes no parameters or fields: one sent anyway (a typo, a page size) is refused, not ignored; `issues` names it (`BAD_REQUEST`)
              *     - The body is not valid JSON (`PARSE_ERROR`)
              */
             400: {
@@ -1621,6 +1622,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Me"];
+                };
+            };
+            /** @description This route takes no parameters or fields: one sent anyway (a typo, a page size) is refused, not ignored; `issues` names it (`BAD_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "This route takes no parameters or fields: one sent anyway (a typo, a page size) is refused, not ignored; `issues` names it",
+                     *       "code": "BAD_REQUEST"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing, unknown, expired or revoked token (`UNAUTHORIZED`) */
@@ -5143,6 +5162,24 @@ export interface operations {
                     };
                 };
             };
+            /** @description This route takes no parameters or fields: one sent anyway (a typo, a page size) is refused, not ignored; `issues` names it (`BAD_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "This route takes no parameters or fields: one sent anyway (a typo, a page size) is refused, not ignored; `issues` names it",
+                     *       "code": "BAD_REQUEST"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
             /** @description Missing, unknown, expired or revoked token (`UNAUTHORIZED`) */
             401: {
                 headers: {
@@ -5216,6 +5253,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SystemInfo"];
+                };
+            };
+            /** @description This route takes no parameters or fields: one sent anyway (a typo, a page size) is refused, not ignored; `issues` names it (`BAD_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "This route takes no parameters or fields: one sent anyway (a typo, a page size) is refused, not ignored; `issues` names it",
+                     *       "code": "BAD_REQUEST"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Error"];
                 };
             };
             /** @description The database is unreachable (`reason: database_unreachable`); nothing was done: retry after `Retry-After` seconds (`SERVICE_UNAVAILABLE`) */

@@ -152,6 +152,9 @@ export function documentRouter(
       failures: [
         ...(documented.takesInput ? [f.invalidInput] : []),
         ...documented.failures,
+        // A route without input still parses a strict empty object: `?limit=5` is a 400. Listed
+        // after the route's own failures, so that a 400 of its own stays the example.
+        ...(documented.takesInput ? [] : [f.unexpectedInput]),
         ...(documented.idempotent ? IDEMPOTENCY_FAILURES : []),
         ...scopeFailures(name),
       ],

@@ -103,6 +103,7 @@ export const STATUS_TITLES: Readonly<Record<number, string>> = {
   415: 'Unsupported Media Type',
   422: 'Unprocessable Entity',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
@@ -148,13 +149,17 @@ const fail = (code: ErrorCode, when: string, extra: { retryAfter?: true } = {}):
 
 /**
  * The failures the operations can raise, each described once. The first group the document adds
- * by itself from what an operation is (takes input, has a JSON body, needs a token); routers name
+ * by itself from what an operation is (takes input or none, has a JSON body, needs a token); routers name
  * the rest.
  */
 export const failures = {
   invalidInput: fail(
     'BAD_REQUEST',
     'A parameter or field is missing, of the wrong type or out of range; `issues` names each one',
+  ),
+  unexpectedInput: fail(
+    'BAD_REQUEST',
+    'This route takes no parameters or fields: one sent anyway (a typo, a page size) is refused, not ignored; `issues` names it',
   ),
   malformedJson: fail('PARSE_ERROR', 'The body is not valid JSON'),
   bodyTooLarge: fail('PAYLOAD_TOO_LARGE', 'The body is larger than the server accepts'),

@@ -149,7 +149,8 @@ describe('scoped keys as their users rely on them', () => {
       ).body.persona_id;
     const mine = await build('Allowed');
     const other = await build('Elsewhere');
-    const key = await keyFor(builder, { persona_ids: [mine] });
+    // Written in capitals: still the same persona.
+    const key = await keyFor(builder, { persona_ids: [mine.toUpperCase()] });
     expect((await t.api('GET', `/personas/${mine}`, { token: key })).status).toBe(200);
     expect((await t.api('GET', `/personas/${other}`, { token: key })).status).toBe(404);
     const chat = await t.api('POST', `/personas/${other}/chat`, {

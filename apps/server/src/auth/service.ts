@@ -182,7 +182,9 @@ export function createAuthService(
       if (beyond) {
         throw new ForbiddenError(`The \`${beyond}\` scope is beyond the ${actor.role} role`);
       }
-      for (const personaId of input.persona_ids ?? []) {
+      // Uuids as Postgres writes them, so the key's list compares equal to the ids it limits.
+      const personaIds = input.persona_ids?.map((id) => id.toLowerCase());
+      for (const personaId of personaIds ?? []) {
         if (!(await opts.isPersonaVisible(actor, personaId))) {
           throw new NotFoundError(`Persona not found: ${personaId}`);
         }
@@ -199,7 +201,7 @@ export function createAuthService(
           secret_hash: issued.secretHash,
           expires_at: expiresAt,
           scopes: input.scopes ? JSON.stringify(input.scopes) : null,
-          persona_ids: input.persona_ids ? JSON.stringify(input.persona_ids) : null,
+          persona_ids: personaIds ? JSON.stringify(personaIds) : null,
         });
         await auditRepository.record(trx, {
           actorId: actor.id,

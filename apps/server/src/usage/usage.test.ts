@@ -204,6 +204,26 @@ describe('quotas', () => {
     expect((await chat(user.token)).status).toBe(200);
   });
 
+  it('refuses a limit larger than the column holds with a 400, and keeps the largest it holds', async () => {
+    const user = await createActor(t, admin.token, 'user');
+    const tooLarge = await t.api('PUT', `/users/${user.id}/quota`, {
+      token: admin.token,
+      body: { daily_token_limit: 2_147_483_648 },
+    });
+    // It was a database error ("integer out of range"): a 500.
+    expect(tooLarge.status).toBe(400);
+    expect(tooLarge.body).toMatchObject({ code: 'BAD_REQUEST' });
+    const largest = await t.api('PUT', `/users/${user.id}/quota`, {
+      token: admin.token,
+      body: { daily_token_limit: 2_147_483_647 },
+    });
+    expect(largest.status).toBe(200);
+    const me = await t.api<{ quota: { daily_token_limit: number } }>('GET', '/auth/me', {
+      token: user.token,
+    });
+    expect(me.body.quota.daily_token_limit).toBe(2_147_483_647);
+  });
+
   it('the default comes from USER_DAILY_TOKEN_LIMIT; null puts a user back on it', async () => {
     const limited = await startTestApp({ ...TEST_ADMIN_ENV, USER_DAILY_TOKEN_LIMIT: '0' });
     try {

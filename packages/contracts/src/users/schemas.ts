@@ -17,10 +17,14 @@ export const roleChangedSchema = z.object({
 });
 export type RoleChanged = z.infer<typeof roleChangedSchema>;
 
+/** The largest daily token limit: `users.daily_token_limit` is a Postgres integer (int4). */
+export const MAX_DAILY_TOKEN_LIMIT = 2_147_483_647;
+
 export const setQuotaInputSchema = z.strictObject({
   user_id: idSchema,
   daily_token_limit: z
-    .union([jsonNumber(z.number().int().min(0).max(1_000_000_000_000)), z.null()])
+    // At most what the column (a Postgres integer) holds: more was a database error, a 500.
+    .union([jsonNumber(z.number().int().min(0).max(MAX_DAILY_TOKEN_LIMIT)), z.null()])
     .meta({
       description: "Tokens a day (UTC); null: the server's default (`USER_DAILY_TOKEN_LIMIT`)",
     }),
