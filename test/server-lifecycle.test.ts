@@ -47,10 +47,19 @@ function halfSentPost(url: string, body: string, requestId: string) {
   return { answer, finish: () => sendRest() };
 }
 
+/** Every 503 a draining server answered: each must be a problem body, not Fastify's own. */
+const drainingAnswers: { type: string | null; body: Record<string, unknown> }[] = [];
+
 /** Whether a new request is turned away (refused connection, or 503 while closing). */
 async function isRefusing(url: string): Promise<boolean> {
   try {
-    return (await fetch(`${url}/healthz`)).status === 503;
+    const answer = await fetch(`${url}/healthz`);
+    if (answer.status !== 503) return false;
+    drainingAnswers.push({
+      type: answer.headers.get('content-type'),
+      body: (await answer.json()) as Record<string, unknown>,
+    });
+    return true;
   } catch {
     return true;
   }
@@ -122,6 +131,10 @@ describe('the server process', () => {
           server.child.kill('SIGTERM');
           // It has begun to shut down (new requests are refused) while this one is still open.
           await vi.waitUntil(() => isRefusing(server.url), WAIT);
+          for (const refused of drainingAnswers) {
+            expect(refused.type).toMatch(/^application\/problem\+json/);
+            expect(refused.body).toMatchObject({ status: 503, code: 'SERVICE_UNAVAILABLE' });
+          }
           inFlight.finish();
           const answer = await inFlight.answer;
           expect(answer.status).toBe(200);

@@ -11,6 +11,7 @@ import { answerClientError } from './http/client-errors';
 import { type Authenticate, createContextFactory } from './http/context';
 import { installCors } from './http/cors';
 import { registerDocs } from './http/docs';
+import { installDrainingRefusal } from './http/draining';
 import { errorBody, installProblemContentType } from './http/error-body';
 import { registerHealth } from './http/health';
 import { installHostErrorHandlers } from './http/host-errors';
@@ -136,7 +137,8 @@ async function startApp(config: AppConfig, logger: Logger, cleanup: CleanupStack
     },
     clientErrorHandler: answerClientError,
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // Our own 503 while draining, in the problem shape (draining.ts), not Fastify's.
+    return503OnClosing: false,
   });
   // Closed first: stops accepting and answers what is in flight while the services still run.
   cleanup.defer(() => http.close());
@@ -149,6 +151,7 @@ async function startApp(config: AppConfig, logger: Logger, cleanup: CleanupStack
     void reply.header('x-request-id', request.id);
   });
 
+  installDrainingRefusal(http);
   const routes = installHostErrorHandlers(http);
   wired.metrics.watchPool(() => connected.pool ?? null);
   installHttpMetrics(http, wired.metrics, routes);
