@@ -170,7 +170,7 @@ async function nonEmptyTables(db: Kysely<unknown>, tables: string[]): Promise<st
   const occupied: string[] = [];
   for (const table of tables) {
     const count = await countRows(db, table);
-    if (count > 0) occupied.push(`${table}: ${count} rows`);
+    if (count > 0) occupied.push(`${table}: ${count}`);
   }
   return occupied;
 }
