@@ -115,7 +115,7 @@ function describeCopy(summary: CopySummary, from: string, to: string): string {
   ];
   if (summary.sequences.length > 0) {
     lines.push(
-      `Sequences continue after: ${summary.sequences.map((s) => `${s.name} ${s.lastValue}`).join(', ')}`,
+      `Sequences go on from: ${summary.sequences.map((s) => `${s.name} ${s.next}`).join(', ')}`,
     );
   }
   lines.push(

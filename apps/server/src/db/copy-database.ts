@@ -17,8 +17,8 @@ export class CopyRefused extends Error {
 export interface CopySummary {
   /** Rows copied per table, in the order the tables were filled. */
   tables: { name: string; rows: number }[];
-  /** Each sequence's next value on the target, as the source would have handed it out. */
-  sequences: { name: string; lastValue: string }[];
+  /** Each sequence's next value on the target: the one the source would have handed out next. */
+  sequences: { name: string; next: string }[];
   /** Foreign keys dropped during the copy and added back (cycles, self-references). */
   suspended: string[];
 }
@@ -289,7 +289,7 @@ async function copySequences(
     await sql`
       select setval(${quoteIdent(name)}::regclass, ${lastValue.toString()}::bigint, ${isCalled})
     `.execute(target);
-    summary.push({ name, lastValue: lastValue.toString() });
+    summary.push({ name, next: (isCalled ? lastValue + 1n : lastValue).toString() });
   }
   return summary;
 }
