@@ -98,3 +98,27 @@ export async function startServerProcess(
     },
   };
 }
+
+/** How long a stopped server may take to drain and write its indexes before it is killed. */
+const STOP_TIMEOUT_MS = 60_000;
+
+/**
+ * Stops a server as an operator does (SIGTERM: it drains requests, writes its vector indexes
+ * and closes the database) and resolves with its exit code; killed if it does not exit in time.
+ */
+export async function stopServer(server: ServerProcess): Promise<number | null> {
+  if (server.child.exitCode !== null) return server.child.exitCode;
+  server.child.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), STOP_TIMEOUT_MS);
+  });
+  const code = await Promise.race([server.exited, late]);
+  clearTimeout(timer);
+  if (code === 'late') {
+    server.child.kill('SIGKILL');
+    await server.exited;
+    throw new Error(`the server did not stop within ${STOP_TIMEOUT_MS} ms:\n${server.output()}`);
+  }
+  return code;
+}
