@@ -234,6 +234,41 @@ describe('another OpenAI-compatible client: Hugging Face InferenceClient', () =>
   });
 });
 
+describe('Idempotency-Key on /v1/chat/completions', () => {
+  it('a retried completion answers the first one again and calls the model once; another body is a 422', async () => {
+    const key = `v1-${Date.now()}`;
+    const ask = (content: string) =>
+      fetch(`${server.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${apiKey}`,
+          'content-type': 'application/json',
+          'idempotency-key': key,
+        },
+        body: JSON.stringify({
+          model: personaId,
+          messages: [{ role: 'user', content }],
+          store: true,
+        }),
+      });
+    const calls = model.requests.length;
+    const first = await ask('Kept once');
+    const again = await ask('Kept once');
+    expect(first.status).toBe(200);
+    expect(again.status).toBe(200);
+    const [a, b] = [await first.json(), await again.json()] as {
+      id: string;
+      message_history_id: string;
+    }[];
+    expect(b?.id).toBe(a?.id);
+    expect(b?.message_history_id).toBe(a?.message_history_id);
+    expect(model.requests.length).toBe(calls + 1);
+    const other = await ask('Another question');
+    expect(other.status).toBe(422);
+    expect(await other.json()).toMatchObject({ error: { code: 'idempotency_key_reused' } });
+  });
+});
+
 describe('errors as the openai client raises them', () => {
   it('an unknown or private persona is a NotFoundError', async () => {
     for (const id of ['00000000-0000-4000-8000-000000000000', privatePersonaId]) {

@@ -65,6 +65,16 @@ export function createOpenAiDocument(opts: { version: string }): oas31.OpenAPIOb
           summary: 'A chat completion from a persona (`model` is its id), plain or streamed',
           description:
             'Stateless unless `store: true`, which keeps the last user message and the reply as a message history (`metadata.message_history_id` names an existing one). With `stream: true` the answer is `chat.completion.chunk` events, each with one choice (the first delta carries the role, the last `finish_reason`, `rag_hits` and, when stored, `message_history_id`), then a usage chunk when `stream_options.include_usage`, then `data: [DONE]`.',
+          parameters: [
+            {
+              name: 'Idempotency-Key',
+              in: 'header',
+              required: false,
+              description:
+                'The same key with the same body answers the first completion again (a stream’s, as JSON, once it has ended)',
+              schema: { type: 'string', minLength: 1, maxLength: 255 },
+            },
+          ],
           requestBody: {
             required: true,
             content: { 'application/json': { schema: openAiChatRequestSchema } },
@@ -82,8 +92,15 @@ export function createOpenAiDocument(opts: { version: string }): oas31.OpenAPIOb
             401: error('Missing or invalid key (`invalid_api_key`)'),
             403: error('An API key without the `chat` scope (`missing_scope`)'),
             404: error('Unknown persona, or not visible to the caller (`model_not_found`)'),
+            409: {
+              ...error('A request under this `Idempotency-Key` is still running'),
+              headers: retryAfter,
+            },
             413: error('The body is larger than the server accepts'),
             415: error('The body is not `application/json`'),
+            422: error(
+              'The `Idempotency-Key` was used with another body (`idempotency_key_reused`)',
+            ),
             429: {
               ...error('The chat rate limit, or today’s token quota (`quota_exceeded`)'),
               headers: retryAfter,

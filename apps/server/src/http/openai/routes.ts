@@ -1,10 +1,15 @@
 import {
   type AuthUser,
   assertCredentialAccess,
+  BadRequestError,
   type ConversationEvent,
   type ConversationMeta,
+  INVALID_IDEMPOTENCY_KEY,
+  isValidIdempotencyKey,
   NotFoundError,
   OPENAI_ROUTES_ACCESS,
+  type OpenAiChatCompletion,
+  type OpenAiChatRequest,
   type OpenAiModelList,
   openAiChatRequestSchema,
   type Services,
@@ -40,11 +45,11 @@ export function registerOpenAiRoutes(
   /** The signed-in caller, allowed the `chat` scope; throws (→ an OpenAI error) otherwise. */
   async function callerOf(
     request: FastifyRequest,
-  ): Promise<{ actor: AuthUser; services: Services }> {
-    const { user, services } = await createContext({ req: request });
+  ): Promise<{ actor: AuthUser; services: Services; idempotencyKey: string | null }> {
+    const { user, services, idempotencyKey } = await createContext({ req: request });
     if (!user) throw new UnauthorizedError('Invalid or missing API key');
     assertCredentialAccess(user, OPENAI_ROUTES_ACCESS);
-    return { actor: user, services };
+    return { actor: user, services, idempotencyKey };
   }
 
   const fail = (reply: FastifyReply, thrown: unknown) => {
@@ -89,14 +94,19 @@ export function registerOpenAiRoutes(
     let first: IteratorResult<ConversationEvent>;
     let includeUsage = false;
     let model = '';
+    let held: Held | null = null;
     try {
-      const { actor, services } = await callerOf(request);
+      const { actor, services, idempotencyKey } = await callerOf(request);
       const body = openAiChatRequestSchema.parse(request.body);
       model = body.model;
       const conversation = conversationOf(body);
+      held = await claimKey(services, actor, idempotencyKey, body);
+      if (held?.replay) return reply.code(held.replay.status).send(held.replay.body);
       if (!body.stream) {
         const answer = await services.chat.converse(actor, conversation, abort.signal);
-        return reply.send(completionBody(completionHeader(model), answer, answer));
+        const completion = completionBody(completionHeader(model), answer, answer);
+        await held?.settle(completion);
+        return reply.send(completion);
       }
       includeUsage = body.stream_options?.include_usage === true;
       events = services.chat
@@ -106,6 +116,7 @@ export function registerOpenAiRoutes(
       // answer as ordinary errors with their status.
       first = await events.next();
     } catch (thrown) {
+      await held?.settle(null);
       // An unknown or invisible persona is OpenAI's `model_not_found`.
       if (thrown instanceof NotFoundError && /^Persona not found/.test(thrown.message)) {
         const detail = `The model '${model}' does not exist or you do not have access to it`;
@@ -115,7 +126,7 @@ export function registerOpenAiRoutes(
       }
       return fail(reply, thrown);
     }
-    void streamCompletion(reply, model, first, events, includeUsage, abort.signal);
+    void streamCompletion(reply, model, first, events, includeUsage, abort.signal, held);
     return reply;
   });
 }
@@ -128,6 +139,7 @@ async function streamCompletion(
   events: AsyncIterator<ConversationEvent>,
   includeUsage: boolean,
   signal: AbortSignal,
+  held: Held | null,
 ): Promise<void> {
   reply.hijack();
   const res = reply.raw;
@@ -142,6 +154,8 @@ async function streamCompletion(
   });
   const header = completionHeader(model);
   let meta: ConversationMeta | null = null;
+  let text = '';
+  let kept: OpenAiChatCompletion | null = null;
   try {
     for (let next = first; !next.done; next = await events.next()) {
       const event = next.value;
@@ -149,8 +163,10 @@ async function streamCompletion(
         meta = event;
         res.write(sseData(deltaChunk(header, { role: 'assistant', content: '' })));
       } else if (event.type === 'token') {
+        text += event.text;
         res.write(sseData(deltaChunk(header, { content: event.text })));
       } else if (meta) {
+        kept = completionBody(header, meta, { text, usage: event.usage });
         res.write(sseData(finalChunk(header, meta)));
         if (includeUsage) res.write(sseData(usageChunk(header, event.usage)));
       }
@@ -160,6 +176,41 @@ async function streamCompletion(
     // The official client raises a `data: {"error": …}` chunk as an APIError.
     if (!signal.aborted) res.write(sseData(openAiErrorOf(thrown).body));
   } finally {
+    // A stream is not replayed: its key keeps the completion as JSON once the stream has ended.
+    await held?.settle(kept).catch(() => undefined);
     res.end();
   }
+}
+
+/** A claimed `Idempotency-Key`: either a kept answer to send again, or one to settle. */
+interface Held {
+  replay?: { status: number; body: unknown };
+  /** Keeps a completion for replays, or (null) frees the key so the request may be retried. */
+  settle(completion: OpenAiChatCompletion | null): Promise<void>;
+}
+
+/** The contract's `Idempotency-Key` on /v1/chat/completions, kept in Postgres like the others. */
+async function claimKey(
+  services: Services,
+  actor: AuthUser,
+  key: string | null,
+  body: OpenAiChatRequest,
+): Promise<Held | null> {
+  if (key === null) return null;
+  if (!isValidIdempotencyKey(key)) throw new BadRequestError(INVALID_IDEMPOTENCY_KEY);
+  const claim = {
+    caller: `user:${actor.id}`,
+    key,
+    request: { operation: 'v1.chat.completions', input: body },
+  };
+  const outcome = await services.idempotency.claim(claim);
+  if (outcome.state === 'replay') {
+    return { replay: { status: outcome.status, body: outcome.body }, settle: async () => {} };
+  }
+  return {
+    async settle(completion) {
+      if (completion) await services.idempotency.complete(claim, { status: 200, body: completion });
+      else await services.idempotency.release(claim);
+    },
+  };
 }
