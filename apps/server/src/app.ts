@@ -12,7 +12,7 @@ import { type Authenticate, createContextFactory } from './http/context';
 import { installCors } from './http/cors';
 import { registerDocs } from './http/docs';
 import { errorBody, installProblemContentType } from './http/error-body';
-import { registerHealth } from './http/health';
+import { type IndexHealth, registerHealth } from './http/health';
 import { installHostErrorHandlers } from './http/host-errors';
 import { installJsonDepthBound } from './http/json-depth';
 import { registerRestTransport } from './http/rest-transport';
@@ -20,6 +20,7 @@ import { installSecurityHeaders, SECURITY_HEADERS } from './http/security-header
 import { registerTrpcTransport } from './http/trpc-transport';
 import { CleanupStack } from './lib/cleanup-stack';
 import { createLogger, type Logger } from './logger';
+import type { ChunkIndexes } from './retrieval/chunk-indexes';
 import type { OpenReport } from './retrieval/vector/vector-index-store';
 import { createServices } from './services';
 import { ensureAdmin } from './users/service';
@@ -34,6 +35,8 @@ export interface App extends AsyncDisposable {
   authenticate: Authenticate;
   /** What opening the vector indexes found: loaded from disk, or rebuilt and why. */
   indexReport: OpenReport;
+  /** The indexes as `/readyz` sees them, and `sync` to catch up with the change log now. */
+  indexes: IndexHealth & Pick<ChunkIndexes, 'sync'>;
   /** Stops accepting, answers what is in flight, then closes the database. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -127,7 +130,7 @@ async function startApp(config: AppConfig, logger: Logger, cleanup: CleanupStack
   const authenticateRequest = authenticatePerRequest(authenticate);
   installAuthBeforeBody(http, authenticateRequest);
   installJsonDepthBound(http);
-  registerHealth(http, db, wired.indexReport);
+  registerHealth(http, db, wired.indexes);
   const createContext = createContextFactory(services, authenticateRequest);
   await registerTrpcTransport(http, createContext);
   registerChatStreamRoute(http, createContext);
@@ -142,7 +145,8 @@ async function startApp(config: AppConfig, logger: Logger, cleanup: CleanupStack
     databaseKind: kind,
     services,
     authenticate,
-    indexReport: wired.indexReport,
+    indexReport: wired.indexes.report,
+    indexes: wired.indexes,
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -12,6 +12,7 @@ import { KeyedMutex } from './lib/keyed-mutex';
 import type { Logger } from './logger';
 import { createPersonasService, findVisiblePersona } from './personas/service';
 import { createEmbedder, createLanguageModel } from './providers';
+import { listenForChanges } from './retrieval/change-log/change-listener';
 import { openChunkIndexes } from './retrieval/chunk-indexes';
 import { createRetriever } from './retrieval/retriever';
 import { createSystemService } from './system/service';
@@ -27,7 +28,16 @@ const DEFAULT_RAG_MODE = 'hybrid' as const;
 export async function createServices(db: Db, kind: DatabaseKind, config: Config, logger: Logger) {
   const embedder = createEmbedder(config);
   const llm = createLanguageModel(config);
-  const indexes = await openChunkIndexes(db, config.dataDir, logger);
+  const { databaseUrl } = config;
+  const indexes = await openChunkIndexes(db, config.dataDir, logger, {
+    // Postgres wakes every process at each commit; PGlite is one process, its own writes are
+    // applied as they commit, and the periodic check is all it needs.
+    listen: databaseUrl ? (wake) => listenForChanges(databaseUrl, wake, logger) : undefined,
+    syncIntervalMs: config.indexes.syncIntervalMs,
+    checkpointChanges: config.indexes.checkpointChanges,
+    checkpointIntervalMs: config.indexes.checkpointIntervalMs,
+    logRetentionMs: config.indexes.changeLogRetentionMs,
+  });
   const retrieve = createRetriever(db, embedder, indexes);
   const auth = createAuthService(db, createLoginThrottle(db, config.loginThrottle), config);
   // One lock per collection for everything that changes it: ingestion, and the deletion of the
@@ -65,5 +75,5 @@ export async function createServices(db: Db, kind: DatabaseKind, config: Config,
     }),
   };
   const authenticate: Authenticate = (token) => auth.authenticate(token);
-  return { services, authenticate, indexReport: indexes.report, close: () => indexes.close() };
+  return { services, authenticate, indexes, close: () => indexes.close() };
 }

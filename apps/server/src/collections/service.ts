@@ -138,9 +138,10 @@ export function createCollectionsService(
     async delete(actor, name) {
       const collection = await findOwned(actor, name);
       await collectionLock.run(collection.id, async () => {
-        // Documents, chunks and persona links go by cascade, in one statement.
+        // Documents, chunks and persona links go by cascade, in one statement; the change log
+        // records the drop in the same transaction, for this process and every other.
         await collectionsRepository.delete(db, collection.id);
-        await indexes.drop(collection.id);
+        await indexes.sync();
       });
       return { message: 'Collection deleted successfully' };
     },
@@ -168,16 +169,14 @@ export function createCollectionsService(
       const sha256 = createHash('sha256').update(input.content).digest('hex');
 
       return collectionLock.run(collection.id, async () => {
-        // Postgres first, in one transaction; the indexes follow. A crash in between leaves the
-        // indexes behind the table, which the next start detects and repairs.
+        // Postgres first, in one transaction (with its change-log rows); the indexes follow the
+        // log. A crash in between leaves the indexes behind the log, which the next start replays.
         const store = () =>
           db.transaction().execute(async (trx) => {
             const existing = docPath
               ? await collectionsRepository.findDocumentByPath(trx, collection.id, docPath)
               : undefined;
-            const replaced = existing
-              ? await collectionsRepository.deleteDocument(trx, existing.id)
-              : [];
+            if (existing) await collectionsRepository.deleteDocument(trx, existing.id);
             const document = await collectionsRepository.insertDocument(trx, {
               collection_id: collection.id,
               file_name: input.file_name,
@@ -198,9 +197,9 @@ export function createCollectionsService(
                 embedding: vectors[i]!,
               })),
             );
-            return { documentId: document.id, replacedLabels: replaced, labels: ids };
+            return { documentId: document.id, labels: ids };
           });
-        const { documentId, replacedLabels, labels } = await store()
+        const { documentId, labels } = await store()
           // A writer outside this process (another server on the same database) committed the
           // same doc_path after our lookup: the unique index refused ours. Once more finds and
           // replaces theirs, as if the uploads had come one after the other.
@@ -216,9 +215,8 @@ export function createCollectionsService(
             }
             throw error;
           });
-        if (replacedLabels.length > 0) await indexes.remove(collection.id, replacedLabels);
-        await indexes.add(
-          collection.id,
+        // Read your own writes: searchable through this process before it answers.
+        await indexes.sync(
           labels.map((label, i) => ({
             label,
             vector: vectors[i]!,
@@ -256,10 +254,10 @@ export function createCollectionsService(
         : undefined;
       if (!document) throw new NotFoundError('Document not found');
       await collectionLock.run(collection.id, async () => {
-        const labels = await db
+        await db
           .transaction()
           .execute((trx) => collectionsRepository.deleteDocument(trx, document.id));
-        await indexes.remove(collection.id, labels);
+        await indexes.sync();
       });
       return { message: 'Document deleted successfully' };
     },
@@ -289,7 +287,7 @@ export function createCollectionsService(
  */
 export function createOwnerCollectionsRemoval(
   db: Db,
-  opts: { collectionLock: KeyedMutex; indexes: Pick<ChunkIndexes, 'drop'> },
+  opts: { collectionLock: KeyedMutex; indexes: Pick<ChunkIndexes, 'sync'> },
 ) {
   return async function removeWithOwner(
     ownerId: string,
@@ -301,7 +299,8 @@ export function createOwnerCollectionsRemoval(
       (inner, id) => () => opts.collectionLock.run(id, inner),
       async () => {
         const deleted = await deleteOwner();
-        if (deleted) for (const id of ids) await opts.indexes.drop(id);
+        // The cascade's drops are in the change log; apply them before answering.
+        if (deleted) await opts.indexes.sync();
         return deleted;
       },
     );

@@ -4,45 +4,93 @@ import { collectionsRepository } from '../collections/repository';
 import type { Db } from '../db/connect';
 import { chunkEmbeddingText } from '../ingestion/chunker';
 import type { Logger } from '../logger';
+import { ChangeFollower, type ChangeTarget, type IndexChunk } from './change-log/change-follower';
+import { changeLogRepository } from './change-log/change-log-repository';
 import { Bm25Index } from './lexical/bm25-index';
 import { chunkTexts, createPostgresChunkSource } from './postgres-chunk-source';
 import { type OpenReport, VectorIndexStore } from './vector/vector-index-store';
 
 /**
  * What the knowledge service needs from the in-process indexes of each collection: the HNSW
- * vector index and the lexical (BM25) one. Both are caches of the chunks table, keyed by chunk id;
- * Postgres stays the source of truth.
+ * vector index and the lexical (BM25) one. Both are caches of the chunks table, keyed by chunk id,
+ * kept equal to it by following the change log; Postgres stays the source of truth.
  */
 export interface ChunkIndexes {
-  add(
-    collectionId: string,
-    chunks: { label: number; vector: number[]; text: string }[],
-  ): Promise<void>;
-  remove(collectionId: string, labels: number[]): Promise<void>;
-  drop(collectionId: string): Promise<void>;
+  /**
+   * Applies every change committed before the call (this process's or another's) and resolves
+   * once it is searchable: call it after each commit that added or deleted chunks or collections,
+   * so a write is found through the process that answered it at once. `own`: the chunks just
+   * committed, as they are in memory, so they are not read back.
+   */
+  sync(own?: readonly IndexChunk[]): Promise<void>;
   /** Nearest chunks by cosine similarity over normalized vectors, best first. */
   nearest(collectionId: string, vector: number[], k: number): { label: number; cosine: number }[];
   /** Best lexical (BM25) matches, best first. */
   lexical(collectionId: string, query: string, k: number): number[];
 }
 
+export interface IndexStatus {
+  /** Indexes loaded from their files; `replayed` of them from a checkpoint plus the log since. */
+  loaded: number;
+  replayed: number;
+  /** Full rebuilds from the chunks table. */
+  rebuilt: number;
+}
+
+export interface ChunkIndexOptions {
+  /**
+   * Starts listening for change notifications (Postgres); returns how to stop. Without one the
+   * periodic check alone picks up other writers (PGlite has none: it is one process).
+   */
+  listen?: (wake: () => void) => { close(): Promise<void> };
+  /** The safety net: how often the log is checked without a notification. Default 1000 ms. */
+  syncIntervalMs?: number;
+  /** An index file is written after this many changed points… Default 10,000. */
+  checkpointChanges?: number;
+  /** …or this long after its first unsaved change. Default 300,000 ms (5 minutes). */
+  checkpointIntervalMs?: number | null;
+  /** Log rows older than this are trimmed (hourly). Default 7 days; null never trims. */
+  logRetentionMs?: number | null;
+}
+
 /** Chunks tokenized per slice (~15 ms) before yielding to other requests. */
 const LEXICAL_BATCH = 100;
+const TRIM_EVERY_MS = 3_600_000;
+/** The first trim waits a little: a start has more urgent work. */
+const FIRST_TRIM_AFTER_MS = 60_000;
 
 /**
- * Opens the indexes of every collection: vector indexes from their files under
- * `dataDir/indexes` when they match Postgres (rebuilt otherwise), lexical indexes rebuilt from
- * the chunks table (a few seconds for 50k chunks), so both agree with Postgres after any crash.
+ * Opens the indexes of every collection and keeps them following the change log: vector indexes
+ * from their checkpoint files (replaying the log since) or verified against Postgres (rebuilt
+ * when missing, damaged or stale), lexical indexes rebuilt from the chunks table (a few seconds
+ * for 50k chunks); then the log is replayed to the present before this resolves.
  */
 export async function openChunkIndexes(
   db: Db,
   dataDir: string,
   logger: Logger,
-): Promise<ChunkIndexes & { report: OpenReport; close(): Promise<void> }> {
+  opts: ChunkIndexOptions = {},
+): Promise<
+  ChunkIndexes & {
+    report: OpenReport;
+    status(): IndexStatus;
+    lag(): Promise<{ changes: number; seconds: number }>;
+    close(): Promise<void>;
+  }
+> {
   const vectors = new VectorIndexStore({
     directory: path.join(dataDir, 'indexes'),
-    source: createPostgresChunkSource(db),
-    // Not data loss: an index behind Postgres is rebuilt at the next start.
+    source: {
+      ...createPostgresChunkSource(db),
+      log: {
+        position: () => changeLogRepository.snapshotXmin(db),
+        trimmedBelow: () => changeLogRepository.trimmedBelow(db),
+      },
+    },
+    // Checkpoints, not the only copy: a file behind the log is brought up to date at the next
+    // start, so it is written by count and by time rather than after every document.
+    persistAfterChanges: opts.checkpointChanges ?? 10_000,
+    persistDelayMs: opts.checkpointIntervalMs === undefined ? 300_000 : opts.checkpointIntervalMs,
     onPersistError: (err, collectionId) =>
       logger.error({ err, collectionId }, 'a vector index could not be saved; retried later'),
   });
@@ -56,6 +104,8 @@ export async function openChunkIndexes(
     }
     return index;
   };
+  // Read after the vector store took its starting position: the log replay below covers whatever
+  // these reads missed.
   for (const id of await collectionsRepository.allIds(db)) {
     const index = lexicalOf(id);
     for await (const page of chunkTexts(db, id)) {
@@ -64,26 +114,94 @@ export async function openChunkIndexes(
     }
   }
 
-  return {
-    report,
-    async add(collectionId, chunks) {
-      await vectors.add(collectionId, chunks);
-      const lexical = lexicalOf(collectionId);
-      for (let i = 0; i < chunks.length; i += LEXICAL_BATCH) {
-        lexical.add(
-          chunks.slice(i, i + LEXICAL_BATCH).map((c) => ({ label: c.label, text: c.text })),
-        );
-        await yieldToEventLoop();
-      }
+  const target: ChangeTarget = {
+    async drop(collectionId) {
+      lexicalIndexes.delete(collectionId);
+      await vectors.drop(collectionId);
     },
     async remove(collectionId, labels) {
       lexicalIndexes.get(collectionId)?.remove(labels);
       await vectors.remove(collectionId, labels);
     },
-    async drop(collectionId) {
-      lexicalIndexes.delete(collectionId);
-      await vectors.drop(collectionId);
+    missing(collectionId, labels) {
+      const lexical = lexicalIndexes.get(collectionId);
+      return labels.filter((label) => !vectors.has(collectionId, label) || !lexical?.has(label));
     },
+    async add(collectionId, chunks) {
+      await vectors.add(
+        collectionId,
+        chunks.filter((c) => !vectors.has(collectionId, c.label)),
+      );
+      const lexical = lexicalOf(collectionId);
+      const fresh = chunks.filter((c) => !lexical.has(c.label));
+      for (let i = 0; i < fresh.length; i += LEXICAL_BATCH) {
+        lexical.add(
+          fresh.slice(i, i + LEXICAL_BATCH).map((c) => ({ label: c.label, text: c.text })),
+        );
+        await yieldToEventLoop();
+      }
+    },
+  };
+  const follower = new ChangeFollower(db, target, {
+    from: report.position ?? 0n,
+    onPosition: (position) => vectors.setPosition(position),
+  });
+  let closed = false;
+  let failing = false;
+  const wake = () => {
+    if (closed) return;
+    follower.sync().then(
+      () => {
+        if (failing) logger.info('the indexes follow the change log again');
+        failing = false;
+      },
+      (err: unknown) => {
+        // Once per outage: the periodic check retries every second.
+        if (!failing) logger.warn({ err }, 'the change log could not be read; retrying');
+        failing = true;
+      },
+    );
+  };
+  // Listening before the replay: a notification during it only costs one more (empty) check.
+  const listener = opts.listen?.(wake);
+  try {
+    await follower.sync();
+  } catch (error) {
+    await listener?.close();
+    await vectors.close();
+    throw error;
+  }
+  const replayedChanges = follower.appliedChanges;
+  if (report.replayed.length > 0 || replayedChanges > 0) {
+    logger.info(
+      { replayed: report.replayed.length, changes: replayedChanges },
+      'indexes brought up to date from the change log',
+    );
+  }
+  const interval = setInterval(wake, opts.syncIntervalMs ?? 1000);
+  interval.unref();
+
+  const retention = opts.logRetentionMs === undefined ? 7 * 86_400_000 : opts.logRetentionMs;
+  const trim = () => {
+    if (retention === null || closed) return;
+    changeLogRepository
+      .trimOlderThan(db, new Date(Date.now() - retention))
+      .catch((err: unknown) => logger.warn({ err }, 'the change log could not be trimmed'));
+  };
+  const firstTrim = setTimeout(trim, FIRST_TRIM_AFTER_MS);
+  firstTrim.unref();
+  const trimInterval = setInterval(trim, TRIM_EVERY_MS);
+  trimInterval.unref();
+
+  return {
+    report,
+    status: () => ({
+      loaded: report.loaded.length,
+      replayed: report.replayed.length,
+      rebuilt: report.rebuilt.length,
+    }),
+    lag: () => follower.lag(),
+    sync: (own) => follower.sync(own),
     nearest(collectionId, vector, k) {
       return vectors
         .search(collectionId, vector, k)
@@ -92,6 +210,15 @@ export async function openChunkIndexes(
     lexical(collectionId, query, k) {
       return (lexicalIndexes.get(collectionId)?.search(query, k) ?? []).map((h) => h.label);
     },
-    close: () => vectors.close(),
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(interval);
+      clearInterval(trimInterval);
+      clearTimeout(firstTrim);
+      await listener?.close();
+      await follower.idle();
+      await vectors.close();
+    },
   };
 }
