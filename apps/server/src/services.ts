@@ -71,7 +71,10 @@ export async function createServices(db: Db, kind: DatabaseKind, config: Config,
       retrieve,
       embeddingModel: embedder.model,
       historyBudgetTokens: config.chatHistoryBudgetTokens,
-      takeRateLimit: createRateLimiter({ limit: config.chatRateLimitPerMinute, windowMs: 60_000 }),
+      takeRateLimit: createRateLimiter(db, {
+        limit: config.chatRateLimitPerMinute,
+        windowMs: 60_000,
+      }),
     }),
   };
   const authenticate: Authenticate = (token) => auth.authenticate(token);

@@ -49,7 +49,7 @@ export interface ChatServiceOptions {
   /** The embedding model of this server: collections built with another are left out. */
   embeddingModel: string;
   historyBudgetTokens: number;
-  takeRateLimit: (userId: string) => void;
+  takeRateLimit: (userId: string) => Promise<void>;
 }
 
 /** A new conversation is titled by the first words of its first message. */
@@ -136,7 +136,7 @@ export function createChatService(db: Db, opts: ChatServiceOptions): Services['c
       history = await findOwnedHistory(actor, input.message_history_id);
       if (history.persona_id !== persona.id) throw new NotFoundError(HISTORY_NOT_FOUND);
     }
-    opts.takeRateLimit(actor.id);
+    await opts.takeRateLimit(actor.id);
 
     const hits = await opts.retrieve({
       collectionIds: searchableCollections(persona),
