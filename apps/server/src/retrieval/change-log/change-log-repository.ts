@@ -51,19 +51,24 @@ export const changeLogRepository = {
     }));
   },
 
-  /** Log rows at or above `from` not among `applied`: how far a follower is behind, and since when. */
+  /**
+   * Log rows at or above `from` not among `applied`: how far a follower is behind, and how long
+   * ago the oldest of them was written (by the database's clock, so no skew with this process's).
+   */
   async pending(
     db: Db,
     from: bigint,
     applied: readonly number[],
-  ): Promise<{ changes: number; oldest: Date | null }> {
-    const { rows } = await sql<{ changes: number; oldest: Date | string | null }>`
-      select count(*)::int as changes, min(created_at) as oldest from chunk_changes
+  ): Promise<{ changes: number; seconds: number }> {
+    const { rows } = await sql<{ changes: number; seconds: number | string | null }>`
+      select count(*)::int as changes,
+             extract(epoch from clock_timestamp() - min(created_at))::float8 as seconds
+      from chunk_changes
       where xid >= ${from.toString()}::xid8 and id <> all(${`{${applied.join(',')}}`}::bigint[])`.execute(
       db,
     );
     const row = rows[0]!;
-    return { changes: row.changes, oldest: row.oldest === null ? null : new Date(row.oldest) };
+    return { changes: row.changes, seconds: row.seconds === null ? 0 : Number(row.seconds) };
   },
 
   /**
