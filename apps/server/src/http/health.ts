@@ -21,8 +21,8 @@ export interface IndexHealth {
 export function registerHealth(app: FastifyInstance, db: Db, indexes: IndexHealth): void {
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
   app.get('/readyz', { logLevel: 'warn' }, async (request, reply) => {
-    const { loaded, replayed, rebuilt } = indexes.status();
-    const members = { vector_indexes: { loaded, rebuilt }, replayed };
+    const { loaded, replayed, rebuilt, lexical } = indexes.status();
+    const members = { vector_indexes: { loaded, rebuilt }, replayed, lexical_indexes: lexical };
     try {
       await pingDatabase(db);
       const lag = await indexes.lag();

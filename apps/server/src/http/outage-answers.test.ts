@@ -41,7 +41,12 @@ describe('while the database is unreachable', () => {
     const app = Fastify();
     try {
       registerHealth(app, db, {
-        status: () => ({ loaded: 0, replayed: 0, rebuilt: 0 }),
+        status: () => ({
+          loaded: 0,
+          replayed: 0,
+          rebuilt: 0,
+          lexical: { loaded: 0, rebuilt: 0 },
+        }),
         lag: async () => ({ changes: 0, seconds: 0 }),
       });
       const ready = await app.inject({ method: 'GET', url: '/readyz' });

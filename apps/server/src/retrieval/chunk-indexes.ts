@@ -1,3 +1,4 @@
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { collectionsRepository } from '../collections/repository';
@@ -7,7 +8,9 @@ import type { Logger } from '../logger';
 import { ChangeFollower, type ChangeTarget, type IndexChunk } from './change-log/change-follower';
 import { changeLogRepository } from './change-log/change-log-repository';
 import { Bm25Index } from './lexical/bm25-index';
+import { loadBm25Image, removeBm25Image, saveBm25Image } from './lexical/bm25-index-file';
 import { chunkTexts, createPostgresChunkSource } from './postgres-chunk-source';
+import { isTemporaryPath, removeFile } from './vector/vector-index-file';
 import { type OpenReport, VectorIndexStore } from './vector/vector-index-store';
 
 /**
@@ -35,6 +38,8 @@ export interface IndexStatus {
   replayed: number;
   /** Full rebuilds from the chunks table. */
   rebuilt: number;
+  /** Lexical indexes loaded from their images (and replayed), or rebuilt from the table. */
+  lexical: { loaded: number; rebuilt: number };
 }
 
 export interface ChunkIndexOptions {
@@ -51,6 +56,24 @@ export interface ChunkIndexOptions {
   checkpointIntervalMs?: number | null;
   /** Log rows older than this are trimmed (hourly). Default 7 days; null never trims. */
   logRetentionMs?: number | null;
+}
+
+const LEXICAL_SUFFIX = '.bm25';
+
+/** Deletes the images of collections that no longer exist and unfinished temporary files. */
+async function removeLexicalLeftovers(directory: string, known: Set<string>): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(directory);
+  } catch {
+    return; // no images yet
+  }
+  for (const name of names) {
+    const owner = name.split('.')[0]!;
+    if (isTemporaryPath(name) || !known.has(owner)) {
+      await removeFile(path.join(directory, name));
+    }
+  }
 }
 
 /** Chunks tokenized per slice (~15 ms) before yielding to other requests. */
@@ -78,6 +101,12 @@ export async function openChunkIndexes(
     close(): Promise<void>;
   }
 > {
+  const lexicalIndexes = new Map<string, Bm25Index>();
+  /** Lexical indexes rebuilt at start and not saved since: written at close at the latest. */
+  const withoutImage = new Set<string>();
+  const lexicalDirectory = path.join(dataDir, 'lexical-indexes');
+  const lexicalPath = (collectionId: string) =>
+    path.join(lexicalDirectory, `${collectionId}${LEXICAL_SUFFIX}`);
   const vectors = new VectorIndexStore({
     directory: path.join(dataDir, 'indexes'),
     source: {
@@ -92,10 +121,18 @@ export async function openChunkIndexes(
     persistAfterChanges: opts.checkpointChanges ?? 10_000,
     persistDelayMs: opts.checkpointIntervalMs === undefined ? 300_000 : opts.checkpointIntervalMs,
     onPersistError: (err, collectionId) =>
-      logger.error({ err, collectionId }, 'a vector index could not be saved; retried later'),
+      logger.error({ err, collectionId }, 'an index could not be saved; retried later'),
+    // The lexical index is checkpointed with the vector index, at the same log position (its
+    // state may be ahead of it, mid catch-up: replaying what it holds already changes nothing).
+    onSaved: async (collectionId, position) => {
+      const lexical = lexicalIndexes.get(collectionId);
+      if (lexical && position !== null) {
+        await saveBm25Image(lexicalPath(collectionId), lexical, position);
+        withoutImage.delete(collectionId);
+      }
+    },
   });
   const report = await vectors.openAll();
-  const lexicalIndexes = new Map<string, Bm25Index>();
   const lexicalOf = (collectionId: string) => {
     let index = lexicalIndexes.get(collectionId);
     if (!index) {
@@ -104,20 +141,36 @@ export async function openChunkIndexes(
     }
     return index;
   };
-  // Read after the vector store took its starting position: the log replay below covers whatever
-  // these reads missed.
-  for (const id of await collectionsRepository.allIds(db)) {
+  // Each lexical index from its image when the log since it is whole, else from the chunks table
+  // — read after the vector store took its starting position, so the replay below covers
+  // whatever these reads missed.
+  const trimmedBelow = await changeLogRepository.trimmedBelow(db);
+  const lexicalReport = { loaded: 0, rebuilt: 0 };
+  let from = report.position ?? 0n;
+  const collectionIds = await collectionsRepository.allIds(db);
+  for (const id of collectionIds) {
+    const image = await loadBm25Image(lexicalPath(id));
+    if (image && image.position >= trimmedBelow) {
+      lexicalIndexes.set(id, image.index);
+      if (image.position < from) from = image.position;
+      lexicalReport.loaded++;
+      continue;
+    }
     const index = lexicalOf(id);
     for await (const page of chunkTexts(db, id)) {
       index.add(page.map((c) => ({ label: c.label, text: chunkEmbeddingText(c) })));
       await yieldToEventLoop();
     }
+    lexicalReport.rebuilt++;
+    withoutImage.add(id);
   }
+  await removeLexicalLeftovers(lexicalDirectory, new Set(collectionIds));
 
   const target: ChangeTarget = {
     async drop(collectionId) {
       lexicalIndexes.delete(collectionId);
       await vectors.drop(collectionId);
+      await removeBm25Image(lexicalPath(collectionId));
     },
     async remove(collectionId, labels) {
       lexicalIndexes.get(collectionId)?.remove(labels);
@@ -143,7 +196,7 @@ export async function openChunkIndexes(
     },
   };
   const follower = new ChangeFollower(db, target, {
-    from: report.position ?? 0n,
+    from,
     onPosition: (position) => vectors.setPosition(position),
   });
   let closed = false;
@@ -172,12 +225,18 @@ export async function openChunkIndexes(
     throw error;
   }
   const replayedChanges = follower.appliedChanges;
-  if (report.replayed.length > 0 || replayedChanges > 0) {
-    logger.info(
-      { replayed: report.replayed.length, changes: replayedChanges },
-      'indexes brought up to date from the change log',
-    );
-  }
+  logger.info(
+    {
+      vector: {
+        loaded: report.loaded.length,
+        replayed: report.replayed.length,
+        rebuilt: report.rebuilt.length,
+      },
+      lexical: lexicalReport,
+      changes: replayedChanges,
+    },
+    'indexes open and up to date with the change log',
+  );
   const interval = setInterval(wake, opts.syncIntervalMs ?? 1000);
   interval.unref();
 
@@ -199,6 +258,7 @@ export async function openChunkIndexes(
       loaded: report.loaded.length,
       replayed: report.replayed.length,
       rebuilt: report.rebuilt.length,
+      lexical: lexicalReport,
     }),
     lag: () => follower.lag(),
     sync: (own) => follower.sync(own),
@@ -219,6 +279,14 @@ export async function openChunkIndexes(
       await listener?.close();
       await follower.idle();
       await vectors.close();
+      // So that the next start loads them, though nothing changed them in this run.
+      for (const id of withoutImage) {
+        const lexical = lexicalIndexes.get(id);
+        if (!lexical) continue;
+        await saveBm25Image(lexicalPath(id), lexical, follower.position).catch((err: unknown) =>
+          logger.error({ err, collectionId: id }, 'a lexical index could not be saved'),
+        );
+      }
     },
   };
 }

@@ -66,6 +66,11 @@ export interface VectorIndexStoreOptions {
    * schedules another write and `close` writes it.
    */
   onPersistError: (error: unknown, collectionId: string) => void;
+  /**
+   * Called after a collection's index was written, under its lock, with the log position the file
+   * records: what else checkpoints that collection (its lexical index) is written along with it.
+   */
+  onSaved?: (collectionId: string, position: bigint | null) => Promise<void>;
 }
 
 export interface OpenReport {
@@ -347,6 +352,7 @@ export class VectorIndexStore {
     this.#unsavedChanges.delete(id);
     try {
       await index.save(this.filePath(id), position === null ? {} : { position });
+      await this.#opts.onSaved?.(id, position);
       return true;
     } catch (error) {
       this.#dirty.add(id);
