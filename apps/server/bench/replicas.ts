@@ -1,6 +1,11 @@
 /**
  * npm run bench:replicas — several server processes on one Postgres database.
  *
+ * Round 0, the log's cost, in-process on a fresh database: inserting documents of 500 chunks
+ * with the change-log trigger and with it disabled; and two writers filling one collection at once,
+ * as the xid8 log lets them, versus each holding the collection's row lock until commit, as a
+ * per-collection version bumped under a row lock would make them.
+ *
  * Round 1, visibility: 2, then 3 real processes on a database created for the run (on
  * BENCH_DATABASE_URL's server, default the machine's); BENCH_ROUNDS documents (default 30) are
  * added through one process in turn, and every other process is searched every 10 ms from the
@@ -14,6 +19,9 @@
  *
  * Round 3, disk writes: one process on PGlite grows a collection to BENCH_CHUNKS chunks; bytes the
  * process wrote (`/proc/<pid>/io` write_bytes) per chunk.
+ *
+ * `npm run bench:replicas -- log restarts` runs only the rounds named (log, visibility, restarts,
+ * writes).
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,6 +31,11 @@ import { ADMIN, adminEnv } from '../../../test/support/fixtures';
 import { rest } from '../../../test/support/rest';
 import { type ServerProcess, startServerProcess } from '../../../test/support/server-process';
 import { seededRandom } from '../src/test-support/seeded-random';
+import { sql } from 'kysely';
+import { collectionsRepository } from '../src/collections/repository';
+import { connectDatabase } from '../src/db/connect';
+import { migrateToLatest } from '../src/db/migrate';
+import { createLogger } from '../src/logger';
 import { readBenchEnv } from './bench-env';
 
 const env = readBenchEnv();
@@ -304,6 +317,95 @@ async function diskWrites(): Promise<void> {
   );
 }
 
-await visibility();
-await restarts();
-await diskWrites();
+async function logCost(): Promise<void> {
+  await withDatabase(async (databaseUrl) => {
+    const { db } = await connectDatabase({ databaseUrl, dataDir: null }, createLogger('silent'));
+    try {
+      await migrateToLatest(db);
+      const user = await db
+        .insertInto('users')
+        .values({ email: 'bench@example.com', password_hash: 'x' })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      const collection = await collectionsRepository.insert(db, {
+        name: COLLECTION,
+        owner_id: user.id,
+        embedding_model: 'bench',
+        dimensions: 384,
+      });
+      const collectionId = collection!.id;
+      const random = seededRandom(3);
+      const vector = () => {
+        const v = Array.from({ length: 384 }, () => random() - 0.5);
+        const norm = Math.hypot(...v);
+        return v.map((x) => x / norm);
+      };
+      const chunks = Array.from({ length: 500 }, (_, i) => ({
+        text: `chunk ${i}`,
+        embedding: vector(),
+      }));
+      const insertDocument = (rowLock: boolean) =>
+        db.transaction().execute(async (trx) => {
+          // What bumping a per-collection version would hold until commit.
+          if (rowLock) {
+            await sql`update collections set description = description where id = ${collectionId}`.execute(
+              trx,
+            );
+          }
+          const document = await collectionsRepository.insertDocument(trx, {
+            collection_id: collectionId,
+            file_name: 'bench.txt',
+            content_type: 'text/plain',
+            content_sha256: 'x',
+            bytes: 1,
+            chunk_count: chunks.length,
+          });
+          await collectionsRepository.insertChunks(
+            trx,
+            chunks.map((c, position) => ({
+              ...c,
+              collection_id: collectionId,
+              document_id: document.id,
+              position,
+            })),
+          );
+        });
+      const timed = async (work: () => Promise<unknown>) => {
+        const begun = performance.now();
+        await work();
+        return performance.now() - begun;
+      };
+      const sequential = async () => {
+        for (let i = 0; i < 10; i++) await insertDocument(false);
+      };
+      const twoWriters = (rowLock: boolean) =>
+        Promise.all(
+          [0, 1].map(async () => {
+            for (let i = 0; i < 5; i++) await insertDocument(rowLock);
+          }),
+        );
+      await sequential(); // warm up
+      const withLog = await timed(sequential);
+      await sql`alter table chunks disable trigger chunks_log_insert`.execute(db);
+      const withoutLog = await timed(sequential);
+      await sql`alter table chunks enable trigger chunks_log_insert`.execute(db);
+      const parallel = await timed(() => twoWriters(false));
+      const locked = await timed(() => twoWriters(true));
+      console.log("The change log's cost (10 documents of 500 chunks, Postgres):");
+      console.log(
+        `  with the log trigger ${ms(withLog)}, without ${ms(withoutLog)}: ${(withLog / withoutLog).toFixed(2)}x`,
+      );
+      console.log(
+        `  two writers into one collection: free (xid8) ${ms(parallel)}, under a row lock ${ms(locked)}: ${(locked / parallel).toFixed(2)}x`,
+      );
+    } finally {
+      await db.destroy();
+    }
+  });
+}
+
+const only = new Set(process.argv.slice(2));
+const rounds = { log: logCost, visibility, restarts, writes: diskWrites };
+for (const [name, round] of Object.entries(rounds)) {
+  if (only.size === 0 || only.has(name)) await round();
+}
