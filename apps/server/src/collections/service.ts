@@ -61,9 +61,11 @@ export function createCollectionsService(
   opts: CollectionsServiceOptions,
 ): Services['collections'] {
   const { embedder, indexes } = opts;
-  // One ingestion or deletion per collection at a time, so the indexes change in the order the
-  // table did: an ingestion that commits just before a deletion has updated the indexes before
-  // they are dropped, and cannot recreate them after. (Unique paths rest on the unique index.)
+  // One ingestion or deletion per collection at a time in this process. The indexes no longer
+  // depend on it — they follow the change log, whose application is order-insensitive (a dropped
+  // collection's additions are ignored), also for writers in other processes — but it keeps this
+  // process's own writes to a collection from contending on the same rows and the same doc_path.
+  // (Unique paths rest on the unique index.)
   const collectionLock = opts.collectionLock ?? new KeyedMutex();
 
   /** A collection the actor may not read does not exist for them (404). */
@@ -281,9 +283,9 @@ export function createCollectionsService(
 
 /**
  * Deletion of an owner (a user) with their collections, for the users service. It holds the lock
- * of every collection the owner has while `deleteOwner` runs (its cascade removes them), so an
- * ingestion that commits just before has updated the indexes and none can commit after; then it
- * drops those collections' indexes.
+ * of every collection the owner has while `deleteOwner` runs (its cascade removes them, and the
+ * change log records the drops in the same transaction); then it applies the log, so those
+ * collections' indexes are gone before it answers.
  */
 export function createOwnerCollectionsRemoval(
   db: Db,

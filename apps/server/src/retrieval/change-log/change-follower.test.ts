@@ -92,10 +92,18 @@ function memoryTarget() {
   return { target, collections, calls, labelsOf };
 }
 
-async function followerFromNow(target: ChangeTarget) {
-  return new ChangeFollower(database.db, target, {
+/**
+ * A follower that has applied everything so far, its target's calls cleared. (The watermark is
+ * cluster-wide: a transaction of another test file's database can hold it back, so earlier rows of
+ * this database may still be at or above it; they are applied here, and never again.)
+ */
+async function followerFromNow(memory: ReturnType<typeof memoryTarget>) {
+  const follower = new ChangeFollower(database.db, memory.target, {
     from: await changeLogRepository.snapshotXmin(database.db),
   });
+  await follower.sync();
+  memory.calls.length = 0;
+  return follower;
 }
 
 describe('the change log', () => {
@@ -153,7 +161,7 @@ describe('the change log', () => {
 describe('ChangeFollower', () => {
   it('applies additions read back from the table, removals and drops, each once', async () => {
     const memory = memoryTarget();
-    const follower = await followerFromNow(memory.target);
+    const follower = await followerFromNow(memory);
     const collectionId = await newCollection('followed');
     const first = await addDocument(collectionId, ['alpha', 'beta']);
     await follower.sync();
@@ -179,7 +187,7 @@ describe('ChangeFollower', () => {
 
   it('takes its own chunks as given, and never adds a chunk whose removal it has seen', async () => {
     const memory = memoryTarget();
-    const follower = await followerFromNow(memory.target);
+    const follower = await followerFromNow(memory);
     const collectionId = await newCollection('own-writes');
     const { documentId, labels } = await addDocument(collectionId, ['stored text']);
     const own: IndexChunk[] = labels.map((label) => ({ label, vector: [0, 1], text: 'in memory' }));
@@ -197,7 +205,7 @@ describe('ChangeFollower', () => {
 
   it('reports what it has not applied yet as lag', async () => {
     const memory = memoryTarget();
-    const follower = await followerFromNow(memory.target);
+    const follower = await followerFromNow(memory);
     const collectionId = await newCollection('lagging');
     await addDocument(collectionId, ['a']);
     await addDocument(collectionId, ['b']);
@@ -210,7 +218,7 @@ describe('ChangeFollower', () => {
 
   it('shares one catch-up between the calls made while another runs', async () => {
     const memory = memoryTarget();
-    const follower = await followerFromNow(memory.target);
+    const follower = await followerFromNow(memory);
     const collectionId = await newCollection('coalesced');
     await addDocument(collectionId, ['a']);
     const calls = Array.from({ length: 5 }, () => follower.sync());
@@ -224,7 +232,7 @@ describe.skipIf(testDatabaseServerUrl() === null)(
   () => {
     it('is applied once it commits, though a later log row was applied before it', async () => {
       const memory = memoryTarget();
-      const follower = await followerFromNow(memory.target);
+      const follower = await followerFromNow(memory);
       const collectionId = await newCollection('out-of-order');
       const document = await addDocument(collectionId, []);
       const slow = new pg.Client({ connectionString: database.url! });
