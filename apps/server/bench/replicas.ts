@@ -271,7 +271,9 @@ async function restarts(): Promise<void> {
       server = afterKill.server;
       server.child.kill('SIGKILL');
       await server.exited;
-      await rm(path.join(dataDir, 'indexes'), { recursive: true, force: true });
+      for (const directory of ['indexes', 'lexical-indexes']) {
+        await rm(path.join(dataDir, directory), { recursive: true, force: true });
+      }
       const rebuild = await timeToReady(() =>
         startServerProcess(serverEnv(databaseUrl), { dataDir }),
       );
