@@ -13,8 +13,8 @@ import * as chat from './migrations/2026-11-26T12-40-00-chat';
 import * as uniqueDocumentPath from './migrations/2026-11-27T12-00-00-unique-document-path';
 import * as listKeysetIndexes from './migrations/2026-12-02T00-50-00-list-keyset-indexes';
 import * as idempotencyKeys from './migrations/2026-12-07T12-00-00-idempotency-keys';
-import * as chunkChangeLog from './migrations/2026-12-07T14-00-00-chunk-change-log';
-import * as chatRateEvents from './migrations/2026-12-07T14-10-00-chat-rate-events';
+import * as chunkChangeLog from './migrations/2026-12-07T16-00-00-chunk-change-log';
+import * as chatRateEvents from './migrations/2026-12-07T16-10-00-chat-rate-events';
 
 /**
  * Migrations are listed here rather than read from a folder at run time, so they work the same
@@ -29,8 +29,8 @@ const migrations: Record<string, Migration> = {
   '2026-11-27T12-00-00-unique-document-path': uniqueDocumentPath,
   '2026-12-02T00-50-00-list-keyset-indexes': listKeysetIndexes,
   '2026-12-07T12-00-00-idempotency-keys': idempotencyKeys,
-  '2026-12-07T14-00-00-chunk-change-log': chunkChangeLog,
-  '2026-12-07T14-10-00-chat-rate-events': chatRateEvents,
+  '2026-12-07T16-00-00-chunk-change-log': chunkChangeLog,
+  '2026-12-07T16-10-00-chat-rate-events': chatRateEvents,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
