@@ -23,8 +23,6 @@ const KNOWN_WARNINGS = [
   // the router resolves it (a static segment wins over a parameter), so it is the build route.
   'no-ambiguous-paths: Paths should resolve unambiguously. Found two ambiguous paths: `/personas/build/{persona_id}` and `/personas/{persona_id}/chat`.',
   'no-ambiguous-paths: Paths should resolve unambiguously. Found two ambiguous paths: `/personas/build/{persona_id}` and `/personas/{persona_id}/message_history`.',
-  // GET /system/info takes no input and needs no token: nothing a caller sends can be a 4xx.
-  'operation-4xx-response: Operation must have at least one `4XX` response. (#/paths/~1system~1info/get/responses)',
 ];
 
 interface LintReport {

@@ -2,7 +2,7 @@
 // serves, every listed route answers, and every status it documents is one the route really
 // returns — each one provoked here, on a server process like any client would meet it.
 import { randomUUID } from 'node:crypto';
-import { appRouter } from '@personas/contracts';
+import { appRouter, PROCEDURE_SCOPES, type ProcedureAccess } from '@personas/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   sendChatCompletion,
@@ -17,8 +17,8 @@ import { type ServerProcess, startServerProcess } from './support/server-process
 const STREAM_ROUTE = 'POST /personas/{persona_id}/chat/stream';
 
 /**
- * Statuses the document promises but no request can produce. Empty, and the test keeps it so:
- * routes without input document no 400 (`takesInput: false` in the contracts).
+ * Statuses the document promises but no request can produce, and why. (Routes without input
+ * document a 400 too: they refuse a parameter they do not take, as every route does.)
  */
 const DOCUMENTED_BUT_UNREACHABLE: string[] = [
   // `Idempotency-Key` in flight: these two call no model, so no request can be held in flight
@@ -47,6 +47,15 @@ interface OpenApiDocument {
 
 /** Every route's body limit on the main server, small so that a 413 is cheap to send. */
 const BODY_LIMIT_BYTES = 65_536;
+
+/**
+ * Some hundred requests to two server processes, a dozen of them hashing a password: about 20 s
+ * on a loaded 2-core machine, past the default 30 s when the whole suite runs beside it.
+ */
+const PROVOKE_TIMEOUT_MS = 120_000;
+
+/** Accounts per client address on the main server, small so that a 429 is cheap to reach. */
+const REGISTER_MAX_PER_ADDRESS = 2;
 
 function operationsOf(doc: OpenApiDocument): Operation[] {
   return Object.entries(doc.paths).flatMap(([path, item]) =>
@@ -127,6 +136,9 @@ beforeAll(async () => {
       ...adminEnv(),
       ...db.env,
       LOGIN_MAX_FAILURES: '2',
+      REGISTER_MAX_PER_ADDRESS: String(REGISTER_MAX_PER_ADDRESS),
+      // The client address is the forwarded one: each account below comes from its own.
+      TRUST_PROXY: 'true',
       CHAT_RATE_LIMIT_PER_MINUTE: '3',
       DOCUMENT_LIMIT_BYTES: '4096',
       BODY_LIMIT_BYTES: String(BODY_LIMIT_BYTES),
@@ -168,7 +180,7 @@ describe('the OpenAPI document', () => {
     const documented = operations.map((op) => `${op.method} ${op.path}`);
     expect(documented.sort()).toEqual([...fromRouter, STREAM_ROUTE].sort());
     expect(new Set(documented).size).toBe(documented.length);
-    // The one procedure without a REST route is the subscription the SSE route stands in for.
+    // The one procedure without a REST route is the streaming mutation the SSE route serves.
     expect(procedures.filter(([, def]) => !def.meta?.openapi).map(([name]) => name)).toEqual([
       'chat.stream',
     ]);
@@ -207,14 +219,21 @@ describe('the OpenAPI document', () => {
     }
   });
 
-  it('documents only statuses the routes really return: each one provoked', async () => {
+  it('documents only statuses the routes really return: each one provoked', {
+    timeout: PROVOKE_TIMEOUT_MS,
+  }, async () => {
     const call = (
       server: ServerProcess,
       method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
       path: string,
       token?: string,
       body?: unknown,
-    ) => rest(server.url, { method, path, token, body });
+      headers?: Record<string, string>,
+    ) => rest(server.url, { method, path, token, body, headers });
+    /** Registers on the main server as if from `address` (forwarded by a trusted proxy). */
+    let addresses = 0;
+    const registerFrom = (address: string, payload: unknown) =>
+      call(main, 'POST', '/auth/register', undefined, payload, { 'x-forwarded-for': address });
     const on = {
       main: (m: Parameters<typeof call>[1], p: string, t?: string, b?: unknown) =>
         call(main, m, p, t, b),
@@ -227,8 +246,10 @@ describe('the OpenAPI document', () => {
     };
     /** Registers someone on the main server, promoted by the admin when a role is given. */
     const session = async (email: string, role?: 'builder') => {
+      addresses += 1;
       const created = body<{ token: string; user_id: string }>(
-        await on.main('POST', '/auth/register', undefined, { email, password: PASSWORD }),
+        // Each from an address of its own: the per-address limit is provoked on its own below.
+        await registerFrom(`198.51.100.${addresses}`, { email, password: PASSWORD }),
       );
       if (role) body(await on.main('PUT', `/users/${created.user_id}/role`, adminMain, { role }));
       return created;
@@ -310,6 +331,12 @@ describe('the OpenAPI document', () => {
             email: 'b1@example.com',
             password: PASSWORD,
           }),
+        429: async () => {
+          const crowded = (n: number) =>
+            registerFrom('203.0.113.99', { email: `crowd-${n}@example.com`, password: PASSWORD });
+          for (let n = 0; n < REGISTER_MAX_PER_ADDRESS; n++) body(await crowded(n));
+          return crowded(REGISTER_MAX_PER_ADDRESS);
+        },
       },
       'POST /auth/login': {
         400: () => on.main('POST', '/auth/login', undefined, { email: 'b1@example.com' }),
@@ -324,11 +351,15 @@ describe('the OpenAPI document', () => {
           return on.main('POST', '/auth/login', undefined, { ...wrong, password: PASSWORD });
         },
       },
+      'GET /system/info': { 400: () => on.main('GET', '/system/info?verbose=1') },
       'POST /auth/logout': {
         400: () => on.main('POST', '/auth/logout', apiKey),
         401: noToken('POST', '/auth/logout'),
       },
-      'GET /auth/me': { 401: noToken('GET', '/auth/me') },
+      'GET /auth/me': {
+        400: () => on.main('GET', '/auth/me?fields=email', user.token),
+        401: noToken('GET', '/auth/me'),
+      },
       'POST /auth/api-keys': {
         400: () => on.main('POST', '/auth/api-keys', user.token, { name: ' ' }),
         401: noToken('POST', '/auth/api-keys'),
@@ -359,7 +390,10 @@ describe('the OpenAPI document', () => {
         403: () => on.main('DELETE', `/users/${user.user_id}`, b1.token),
         404: () => on.main('DELETE', `/users/${nope}`, adminMain),
       },
-      'GET /personas/owned': { 401: noToken('GET', '/personas/owned') },
+      'GET /personas/owned': {
+        400: () => on.main('GET', '/personas/owned?limit=5', user.token),
+        401: noToken('GET', '/personas/owned'),
+      },
       'POST /personas/build': {
         400: () => on.main('POST', '/personas/build', b1.token, { description: 'nameless' }),
         401: noToken('POST', '/personas/build'),
@@ -533,7 +567,49 @@ describe('the OpenAPI document', () => {
           on.failing('POST', `/personas/${grounded}/chat/stream`, adminFailing, { content: 'hi' }),
         ),
       },
+      'GET /usage': {
+        400: () => on.main('GET', '/usage?from=2026-12-07&to=2026-12-01', user.token),
+        401: noToken('GET', '/usage'),
+        403: () => on.main('GET', `/usage?user_id=${b1.user_id}`, user.token),
+      },
+      'PUT /users/{user_id}/quota': {
+        400: () =>
+          on.main('PUT', `/users/${user.user_id}/quota`, adminMain, { daily_token_limit: -1 }),
+        401: noToken('PUT', `/users/${nope}/quota`),
+        403: () =>
+          on.main('PUT', `/users/${user.user_id}/quota`, b1.token, { daily_token_limit: 5 }),
+        404: () => on.main('PUT', `/users/${nope}/quota`, adminMain, { daily_token_limit: 5 }),
+      },
+      'GET /audit': {
+        400: () => on.main('GET', '/audit?action=user.promoted', adminMain),
+        401: noToken('GET', '/audit'),
+        403: () => on.main('GET', '/audit', b1.token),
+      },
     };
+
+    Object.assign(provoke['POST /auth/api-keys'] ?? {}, {
+      403: () => on.main('POST', '/auth/api-keys', user.token, { name: 'x', scopes: ['admin'] }),
+      404: () => on.main('POST', '/auth/api-keys', user.token, { name: 'x', persona_ids: [nope] }),
+    });
+    // A key without the scope a route needs is a 403 on every route that needs one; key
+    // management refuses any key. Provoked where the table above has no 403 of its own.
+    const narrowKey = async (scopes: string[]) =>
+      body<{ key: string }>(
+        await on.main('POST', '/auth/api-keys', b1.token, { name: 'n', scopes }),
+      ).key;
+    const chatOnly = await narrowKey(['chat']);
+    const knowledgeOnly = await narrowKey(['knowledge:read']);
+    for (const [name, def] of proceduresOfRouter()) {
+      const openapi = def.meta?.openapi;
+      const access = (PROCEDURE_SCOPES as Record<string, ProcedureAccess>)[name];
+      const op = openapi ? `${openapi.method} ${openapi.path}` : STREAM_ROUTE;
+      const byStatus = provoke[op];
+      if (!byStatus || byStatus[403] || access === 'any' || access === 'public') continue;
+      const [method, path] = op.split(' ') as [Parameters<typeof call>[1], string];
+      const key = access === 'chat' ? knowledgeOnly : chatOnly;
+      byStatus[403] = () =>
+        on.main(method, fill(path, nope), key, method === 'GET' ? undefined : {});
+    }
 
     // `Idempotency-Key`: another body under a key already used is a 422; a duplicate while the
     // first is still in flight (held by a model that does not answer) is a 409.
@@ -640,9 +716,7 @@ describe('the OpenAPI document', () => {
     // 503 (the database unreachable) is on every operation: test/postgres-outage provokes it on
     // each, on a cluster it can kill; an embedded database cannot be cut from outside.
     const documented = operations.flatMap((op) =>
-      op.statuses
-        .filter((s) => s !== 200 && s !== 503)
-        .map((s) => `${op.method} ${op.path} ${s}`),
+      op.statuses.filter((s) => s !== 200 && s !== 503).map((s) => `${op.method} ${op.path} ${s}`),
     );
     const provoked = Object.entries(provoke).flatMap(([op, byStatus]) =>
       Object.keys(byStatus).map((s) => `${op} ${s}`),

@@ -104,7 +104,7 @@ describe("the SDK's inferred types", () => {
     expectTypeOf<RouterInputs>().toEqualTypeOf<ContractInputs>();
     expectTypeOf<RouterOutputs>().toEqualTypeOf<ContractOutputs>();
     expectTypeOf<ChatStreamEvent>().toEqualTypeOf<ContractChatStreamEvent>();
-    // Every query and mutation is on the client; the subscription is `chatStream` instead.
+    // Every query and mutation is on the client but the streaming one: that is `chatStream`.
     expectTypeOf<keyof PersonasClient['personas']>().toEqualTypeOf<
       keyof ContractInputs['personas']
     >();

@@ -14,6 +14,8 @@ export interface RestCall {
   rawBody?: string;
   /** Further request headers (e.g. `Idempotency-Key`). */
   headers?: Record<string, string>;
+  /** Aborts the request (e.g. `AbortSignal.timeout(ms)`, to bound a wait). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -28,7 +30,12 @@ export async function rest<T = unknown>(url: string, call: RestCall): Promise<Re
     headers['content-type'] = 'application/json';
     body = call.rawBody ?? JSON.stringify(call.body);
   }
-  const response = await fetch(`${url}/api${call.path}`, { method: call.method, headers, body });
+  const response = await fetch(`${url}/api${call.path}`, {
+    method: call.method,
+    headers,
+    body,
+    signal: call.signal,
+  });
   const text = await response.text();
   let parsed: unknown = text;
   if (/^application\/(problem\+)?json/.test(response.headers.get('content-type') ?? '')) {

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { UNTHROTTLED_ADDRESS_ENV } from '../../apps/server/src/test-support/throttle-env';
 
 const SERVER_DIR = fileURLToPath(new URL('../../apps/server', import.meta.url));
 
@@ -44,6 +45,7 @@ export async function startServerProcess(
       PORT: '0',
       DATA_DIR: dataDir,
       LOG_LEVEL: 'warn',
+      ...UNTHROTTLED_ADDRESS_ENV,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -68,7 +70,7 @@ export async function startServerProcess(
       reject(new Error(`server did not start within ${START_TIMEOUT_MS} ms:\n${output}`));
     }, START_TIMEOUT_MS);
     const onData = () => {
-      const match = /listening on (http:\/\/\S+)/.exec(output);
+      const match = /listening on (http:\/\/[^\s"]+)/.exec(output);
       if (match?.[1]) {
         clearTimeout(timer);
         child.stdout?.off('data', onData);

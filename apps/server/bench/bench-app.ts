@@ -38,10 +38,10 @@ export async function startBenchApp(
   });
   const app = await createApp({ ...config, database });
   const url = await app.http.listen({ host: '127.0.0.1', port: 0 });
-  const session = await app.services.auth.register({
-    email: `bench-${Date.now()}@example.com`,
-    password: 'bench-password',
-  });
+  const session = await app.services.auth.register(
+    { email: `bench-${Date.now()}@example.com`, password: 'bench-password' },
+    '127.0.0.1',
+  );
   await app.db.updateTable('users').set({ role }).where('id', '=', session.user_id).execute();
   const actor = await app.authenticate(session.token);
   if (!actor) throw new Error('the bench user could not sign in');

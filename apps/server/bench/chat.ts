@@ -90,6 +90,14 @@ const targets = {
     url: `${url}/api/personas/${persona.persona_id}/chat`,
     body: JSON.stringify({ content: question }),
   },
+  // The same persona through the OpenAI-compatible route (stateless: it stores no history).
+  '/v1 completion': {
+    url: `${url}/v1/chat/completions`,
+    body: JSON.stringify({
+      model: persona.persona_id,
+      messages: [{ role: 'user', content: question }],
+    }),
+  },
 } as const;
 type Target = keyof typeof targets;
 
@@ -137,4 +145,9 @@ for (const concurrency of [1, 32]) {
         .padStart(16)}   ${String(s.errors).padStart(6)}`,
     );
   }
+  const chat = results['chat (offline)'];
+  const v1 = results['/v1 completion'];
+  console.log(
+    `${String(concurrency).padStart(11)}  /v1 vs persona chat: req/s ${(v1.rps / chat.rps).toFixed(2)}x, p99 ${(v1.p99 / chat.p99).toFixed(2)}x (goal: req/s >= 0.9x)`,
+  );
 }

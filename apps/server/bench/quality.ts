@@ -224,7 +224,7 @@ async function main(): Promise<void> {
     // --- 1. ingestion through the service ---------------------------------------------------
     const live = await createApp({ ...config, database });
     app = live;
-    const session = await live.services.auth.login(ADMIN);
+    const session = await live.services.auth.login(ADMIN, '127.0.0.1');
     const admin: AuthUser | null = await live.authenticate(session.token);
     if (!admin) throw new Error('the bootstrap admin could not sign in');
     const collection = await live.services.collections.create(admin, { name: COLLECTION });

@@ -15,14 +15,22 @@ import { errorBody, installProblemContentType } from './http/error-body';
 import { type IndexHealth, registerHealth } from './http/health';
 import { installHostErrorHandlers } from './http/host-errors';
 import { installJsonDepthBound } from './http/json-depth';
+import { installOpenAiErrorShape } from './http/openai/errors';
+import { registerOpenAiRoutes } from './http/openai/routes';
+import { RequestLogController } from './http/request-logging';
 import { registerRestTransport } from './http/rest-transport';
 import { installSecurityHeaders, SECURITY_HEADERS } from './http/security-headers';
 import { registerTrpcTransport } from './http/trpc-transport';
+import { fastifyTrustProxy } from './http/trust-proxy';
 import { CleanupStack } from './lib/cleanup-stack';
+import { installHttpMetrics, registerMetricsRoute } from './metrics/http-metrics';
+import type { PoolStats } from './metrics/metrics';
+import { runWithRequestOrigin } from './lib/request-origin';
 import { createLogger, type Logger } from './logger';
 import type { ChunkIndexes } from './retrieval/chunk-indexes';
 import type { OpenReport } from './retrieval/vector/vector-index-store';
 import { createServices } from './services';
+import { usersRepository } from './users/repository';
 import { ensureAdmin } from './users/service';
 import { VERSION } from './version';
 
@@ -35,6 +43,11 @@ export interface App extends AsyncDisposable {
   authenticate: Authenticate;
   /** What opening the vector indexes found: loaded from disk, or rebuilt and why. */
   indexReport: OpenReport;
+  /** What the ADMIN_EMAIL bootstrap did at start, and whether any admin exists now. */
+  admin: {
+    bootstrap: 'created' | 'promoted' | 'unchanged' | 'not configured';
+    exists: boolean;
+  };
   /** The indexes as `/readyz` sees them, and `sync` to catch up with the change log now. */
   indexes: IndexHealth & Pick<ChunkIndexes, 'sync'>;
   /** Stops accepting, answers what is in flight, then closes the database. Safe to call twice. */
@@ -46,6 +59,8 @@ export type AppConfig = Config & {
   database?: { db: Db; kind: DatabaseKind };
   /** Where the host and background work log; by default JSON lines on stdout at `logLevel`. */
   logger?: Logger;
+  /** The clock quotas judge the day by and usage is stamped with (tests move it). */
+  clock?: () => Date;
 };
 
 /**
@@ -71,10 +86,14 @@ export async function createApp(config: AppConfig): Promise<App> {
  */
 async function startApp(config: AppConfig, logger: Logger, cleanup: CleanupStack): Promise<App> {
   const ownsDatabase = !config.database;
-  const { db, kind } = config.database ?? (await connectDatabase(config, logger));
+  const connected: { db: Db; kind: DatabaseKind; pool?: PoolStats } =
+    config.database ?? (await connectDatabase(config, logger));
+  const { db, kind } = connected;
   if (ownsDatabase) cleanup.defer(() => db.destroy());
   await migrateToLatest(db);
-  if (config.adminBootstrap) await ensureAdmin(db, config.adminBootstrap);
+  const adminBootstrap = config.adminBootstrap
+    ? await ensureAdmin(db, config.adminBootstrap)
+    : 'not configured';
   const wired = await createServices(db, kind, config, logger);
   // Deferred after the database, so closed before it: indexes are written back while it is
   // open, and the next start loads them instead of rebuilding.
@@ -84,8 +103,11 @@ async function startApp(config: AppConfig, logger: Logger, cleanup: CleanupStack
   const hostLogger: FastifyBaseLogger = logger;
 
   const http = Fastify({
-    // Request logs carry method, url and ids; never a body, and never an Authorization header.
+    // Request logs carry method, path and ids; never a body, a header or the query string (the
+    // logger's request serializer: request-log.ts).
     loggerInstance: hostLogger,
+    // Request lines at a level that says whether to look (request-logging.ts).
+    logController: new RequestLogController(config.slowRequestMs),
     bodyLimit: Math.max(config.bodyLimitBytes, documentBodyLimit(config.documentLimitBytes)),
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
@@ -94,6 +116,9 @@ async function startApp(config: AppConfig, logger: Logger, cleanup: CleanupStack
         : randomUUID();
     },
     requestIdHeader: false,
+    // `request.ip`, the client address the throttles count by: the socket's, or the forwarded one
+    // only from the proxies `TRUST_PROXY` names (anyone can write `X-Forwarded-For`).
+    trustProxy: fastifyTrustProxy(config.trustProxy),
     // Errors Fastify raises before routing (a malformed URL, a bad header) in our error shape.
     frameworkErrors: (error, _request, rawReply) => {
       const reply = rawReply as FastifyReply;
@@ -118,11 +143,19 @@ async function startApp(config: AppConfig, logger: Logger, cleanup: CleanupStack
   });
   // Closed first: stops accepting and answers what is in flight while the services still run.
   cleanup.defer(() => http.close());
+  // First of all hooks: everything after it, down to the services, runs inside the request's
+  // origin, which the audit trail records.
+  http.addHook('onRequest', (request, _reply, done) => {
+    runWithRequestOrigin({ ip: request.ip, requestId: String(request.id) }, done);
+  });
   http.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
 
   const routes = installHostErrorHandlers(http);
+  wired.metrics.watchPool(() => connected.pool ?? null);
+  installHttpMetrics(http, wired.metrics, routes);
+  registerMetricsRoute(http, wired.metrics, config.metricsToken);
   installProblemContentType(http);
   installSecurityHeaders(http);
   await installCors(http, config.corsOrigins);
@@ -135,6 +168,8 @@ async function startApp(config: AppConfig, logger: Logger, cleanup: CleanupStack
   await registerTrpcTransport(http, createContext);
   registerChatStreamRoute(http, createContext);
   await registerRestTransport(http, createContext, routes);
+  installOpenAiErrorShape(http);
+  registerOpenAiRoutes(http, createContext);
   await registerDocs(http, VERSION);
   await http.ready();
 
@@ -145,6 +180,7 @@ async function startApp(config: AppConfig, logger: Logger, cleanup: CleanupStack
     databaseKind: kind,
     services,
     authenticate,
+    admin: { bootstrap: adminBootstrap, exists: await usersRepository.anyAdmin(db) },
     indexReport: wired.indexes.report,
     indexes: wired.indexes,
     close,

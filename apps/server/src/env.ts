@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { PROVIDERS_OR_POLICIES } from '@huggingface/inference';
 import { z } from 'zod';
+import { trustProxySchema } from './http/trust-proxy';
 
 const envSchema = z
   .object({
@@ -48,12 +49,31 @@ const envSchema = z
     MODEL_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
     CHAT_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(30),
     CHAT_HISTORY_BUDGET_TOKENS: z.coerce.number().int().min(256).default(3000),
+    USER_DAILY_TOKEN_LIMIT: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe('absent → no limit; an admin may set one per user'),
+    SLOW_REQUEST_MS: z.coerce.number().int().min(1).default(1000),
+    METRICS_TOKEN: z
+      .string()
+      .min(16, 'must be at least 16 characters')
+      .optional()
+      .describe('absent → /metrics is open'),
+    USAGE_RETENTION_DAYS: z.coerce.number().int().min(1).default(400),
+    AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).default(400),
     REGISTRATION: z.enum(['open', 'closed']).default('open'),
     ADMIN_EMAIL: z.email().optional(),
     ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').max(256).optional(),
     SESSION_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
     LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(10),
     LOGIN_WINDOW_MINUTES: z.coerce.number().int().min(1).default(15),
+    // Per client address, on top of the per-email limit: one address spraying passwords over many
+    // emails, or creating accounts in bulk, is refused too.
+    LOGIN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(100),
+    REGISTER_MAX_PER_ADDRESS: z.coerce.number().int().min(1).default(30),
+    TRUST_PROXY: trustProxySchema.describe('false → the socket address is the client address'),
     CORS_ORIGINS: z
       .string()
       .default('')
@@ -119,6 +139,17 @@ const envSchema = z
     modelTimeoutMs: e.MODEL_TIMEOUT_MS,
     chatRateLimitPerMinute: e.CHAT_RATE_LIMIT_PER_MINUTE,
     chatHistoryBudgetTokens: e.CHAT_HISTORY_BUDGET_TOKENS,
+    /** Tokens a user's chats may use per UTC day unless an admin set their own; null: no limit. */
+    userDailyTokenLimit: e.USER_DAILY_TOKEN_LIMIT ?? null,
+    /** Requests slower than this are logged at info (the rest, unless they fail, at debug). */
+    slowRequestMs: e.SLOW_REQUEST_MS,
+    /** The Bearer token `/metrics` asks for; null: open to whoever reaches it. */
+    metricsToken: e.METRICS_TOKEN ?? null,
+    /** Usage records and audit events older than these are deleted. */
+    retention: {
+      usageMs: e.USAGE_RETENTION_DAYS * 86_400_000,
+      auditMs: e.AUDIT_RETENTION_DAYS * 86_400_000,
+    },
     /** Created as admin at start when absent, promoted when present. */
     adminBootstrap:
       e.ADMIN_EMAIL && e.ADMIN_PASSWORD
@@ -129,8 +160,15 @@ const envSchema = z
     idempotencyTtlMs: e.IDEMPOTENCY_TTL_HOURS * 3_600_000,
     loginThrottle: {
       maxFailures: e.LOGIN_MAX_FAILURES,
+      maxFailuresPerAddress: e.LOGIN_MAX_FAILURES_PER_ADDRESS,
       windowMs: e.LOGIN_WINDOW_MINUTES * 60_000,
     },
+    registrationThrottle: {
+      maxPerAddress: e.REGISTER_MAX_PER_ADDRESS,
+      windowMs: 3_600_000,
+    },
+    /** Whose `X-Forwarded-For` names the client address (the throttles' key), if anyone's. */
+    trustProxy: e.TRUST_PROXY,
     indexes: {
       syncIntervalMs: e.INDEX_SYNC_INTERVAL_MS,
       checkpointChanges: e.INDEX_CHECKPOINT_CHANGES,

@@ -10,10 +10,30 @@ async function main(): Promise<void> {
   const address = app.http.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  // Plain stdout line so a person (or a test) sees where the server is without parsing JSON logs.
-  process.stdout.write(
-    `Personas listening on ${url} (docs: ${url}/docs, database: ${app.databaseKind})\n`,
-  );
+  // One structured line that says what started, whatever LOG_LEVEL hides (unless silent).
+  if (config.logLevel !== 'silent') {
+    log.child({}, { level: 'info' }).info(
+      {
+        url,
+        docs: `${url}/docs`,
+        database: app.databaseKind,
+        providers: { embeddings: config.embeddingsProvider, language_model: config.llmProvider },
+        admin: app.admin.bootstrap,
+        vector_indexes: {
+          loaded: app.indexReport.loaded.length,
+          rebuilt: app.indexReport.rebuilt.length,
+        },
+      },
+      `Personas listening on ${url}`,
+    );
+  }
+  if (!app.admin.exists) {
+    log.warn(
+      'No admin account exists, so nobody can promote builders or manage users. Create one with ' +
+        '`npm run cli -- create-user --email you@example.com --password … --role admin` (stop the ' +
+        'server first on the embedded database), or set ADMIN_EMAIL and ADMIN_PASSWORD.',
+    );
+  }
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

@@ -1,5 +1,8 @@
-import type { Services } from '@personas/contracts';
+import { NotFoundError, type Services } from '@personas/contracts';
+import { auditRepository } from './audit/repository';
+import { createAuditService } from './audit/service';
 import { createLoginThrottle } from './auth/login-throttle';
+import { createRegistrationThrottle } from './auth/registration-throttle';
 import { createAuthService } from './auth/service';
 import { createRateLimiter } from './chat/rate-limiter';
 import { createChatService } from './chat/service';
@@ -8,7 +11,14 @@ import type { DatabaseKind, Db } from './db/connect';
 import type { Config } from './env';
 import type { Authenticate } from './http/context';
 import { createIdempotencyService } from './idempotency/service';
+import {
+  instrumentIngestion,
+  instrumentLanguageModel,
+  instrumentRetriever,
+} from './metrics/instrument';
+import { createMetrics } from './metrics/metrics';
 import { KeyedMutex } from './lib/keyed-mutex';
+import { startRetention } from './lib/retention';
 import type { Logger } from './logger';
 import { createPersonasService, findVisiblePersona } from './personas/service';
 import { createEmbedder, createLanguageModel } from './providers';
@@ -16,6 +26,9 @@ import { listenForChanges } from './retrieval/change-log/change-listener';
 import { openChunkIndexes } from './retrieval/chunk-indexes';
 import { createRetriever } from './retrieval/retriever';
 import { createSystemService } from './system/service';
+import { createQuota } from './usage/quota';
+import { usageRepository } from './usage/repository';
+import { createUsageService } from './usage/service';
 import { createUsersService } from './users/service';
 
 /**
@@ -25,9 +38,15 @@ import { createUsersService } from './users/service';
 const DEFAULT_RAG_MODE = 'hybrid' as const;
 
 /** Every service behind the ports, wired to one database, one embedder and one language model. */
-export async function createServices(db: Db, kind: DatabaseKind, config: Config, logger: Logger) {
+export async function createServices(
+  db: Db,
+  kind: DatabaseKind,
+  config: Config & { clock?: () => Date },
+  logger: Logger,
+) {
+  const metrics = createMetrics();
   const embedder = createEmbedder(config);
-  const llm = createLanguageModel(config);
+  const llm = instrumentLanguageModel(createLanguageModel(config), metrics);
   const { databaseUrl } = config;
   const indexes = await openChunkIndexes(db, config.dataDir, logger, {
     // Postgres wakes every process at each commit; PGlite is one process, its own writes are
@@ -38,8 +57,25 @@ export async function createServices(db: Db, kind: DatabaseKind, config: Config,
     checkpointIntervalMs: config.indexes.checkpointIntervalMs,
     logRetentionMs: config.indexes.changeLogRetentionMs,
   });
-  const retrieve = createRetriever(db, embedder, indexes);
-  const auth = createAuthService(db, createLoginThrottle(db, config.loginThrottle), config);
+  const retrieve = instrumentRetriever(createRetriever(db, embedder, indexes), metrics);
+  const now = config.clock ?? (() => new Date());
+  const quota = createQuota(db, { defaultDailyLimit: config.userDailyTokenLimit, now });
+  const auth = createAuthService(
+    db,
+    {
+      login: createLoginThrottle(db, config.loginThrottle),
+      registration: createRegistrationThrottle(db, config.registrationThrottle),
+    },
+    {
+      ...config,
+      quota,
+      isPersonaVisible: (actor, personaId) =>
+        findVisiblePersona(db, actor, personaId).then(
+          () => true,
+          (error: unknown) => (error instanceof NotFoundError ? false : Promise.reject(error)),
+        ),
+    },
+  );
   // One lock per collection for everything that changes it: ingestion, and the deletion of the
   // collection or of its owner.
   const collectionLock = new KeyedMutex();
@@ -55,16 +91,19 @@ export async function createServices(db: Db, kind: DatabaseKind, config: Config,
       defaultModel: config.defaultModel,
       defaultRagMode: DEFAULT_RAG_MODE,
     }),
-    collections: createCollectionsService(db, {
-      embedder,
-      indexes,
-      retrieve,
-      documentLimitBytes: config.documentLimitBytes,
-      chunkSize: config.chunkSize,
-      chunkOverlap: config.chunkOverlap,
-      defaultRagMode: DEFAULT_RAG_MODE,
-      collectionLock,
-    }),
+    collections: instrumentIngestion(
+      createCollectionsService(db, {
+        embedder,
+        indexes,
+        retrieve,
+        documentLimitBytes: config.documentLimitBytes,
+        chunkSize: config.chunkSize,
+        chunkOverlap: config.chunkOverlap,
+        defaultRagMode: DEFAULT_RAG_MODE,
+        collectionLock,
+      }),
+      metrics,
+    ),
     chat: createChatService(db, {
       findVisiblePersona: (actor, personaId) => findVisiblePersona(db, actor, personaId),
       llm,
@@ -75,8 +114,22 @@ export async function createServices(db: Db, kind: DatabaseKind, config: Config,
         limit: config.chatRateLimitPerMinute,
         windowMs: 60_000,
       }),
+      quota,
     }),
+    usage: createUsageService(db, { now }),
+    audit: createAuditService(db),
   };
+  const retention = startRetention(
+    {
+      usage: () => usageRepository.trimOlderThan(db, config.retention.usageMs, now()),
+      audit: () => auditRepository.trimOlderThan(db, config.retention.auditMs),
+    },
+    logger,
+  );
   const authenticate: Authenticate = (token) => auth.authenticate(token);
-  return { services, authenticate, indexes, close: () => indexes.close() };
+  const close = async () => {
+    retention.stop();
+    await indexes.close();
+  };
+  return { services, authenticate, indexes, metrics, close };
 }

@@ -1,4 +1,5 @@
 import type { Role } from './roles';
+import type { Scope } from './scopes';
 import type { Services } from './services';
 
 /** Who is calling, resolved once per request from `Authorization: Bearer …`. */
@@ -8,6 +9,10 @@ export interface AuthUser {
   role: Role;
   /** How the caller authenticated; logout needs the session, key routes do not. */
   credential: { kind: 'session'; sessionId: string } | { kind: 'api_key'; apiKeyId: string };
+  /** An API key's scopes; null for a session or a key without them (every scope of the role). */
+  scopes: readonly Scope[] | null;
+  /** The only personas an API key may see and chat with; null for no such limit. */
+  personaIds: readonly string[] | null;
 }
 
 export interface Context {

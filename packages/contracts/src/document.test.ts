@@ -55,6 +55,9 @@ describe('error responses', () => {
     expect(at('POST /personas/{persona_id}/chat').responses['429']?.description).toContain(
       failures.chatRateLimited.when,
     );
+    expect(at('POST /auth/register').responses['429']?.description).toContain(
+      failures.registrationThrottled.when,
+    );
   });
 
   it('answers a missing token with the token failure on every protected operation', () => {
@@ -109,7 +112,12 @@ describe('error responses', () => {
     }
     const throttled = operations.filter(({ op }) => op.responses['429']).map((o) => o.key);
     expect(throttled.sort()).toEqual(
-      ['POST /auth/login', 'POST /personas/{persona_id}/chat', `POST ${CHAT_STREAM_PATH}`].sort(),
+      [
+        'POST /auth/register',
+        'POST /auth/login',
+        'POST /personas/{persona_id}/chat',
+        `POST ${CHAT_STREAM_PATH}`,
+      ].sort(),
     );
     for (const key of throttled) {
       expect(at(key).responses['429']?.headers, key).toEqual({

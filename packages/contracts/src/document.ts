@@ -12,6 +12,7 @@ import {
 } from './openapi-errors';
 import { PARAMETER_EXAMPLES, REQUEST_EXAMPLES } from './openapi-examples';
 import { appRouter } from './root';
+import { PROCEDURE_SCOPES, type ProcedureAccess } from './scopes';
 
 type Json = Record<string, unknown>;
 interface Operation extends Json {
@@ -76,7 +77,7 @@ export function createOpenApiDocument(opts: { version: string }): OpenAPIObject 
     responses,
   };
   completeOperation(completed, {
-    failures: [f.invalidInput, ...chatStreamFailures, ...IDEMPOTENCY_FAILURES],
+    failures: [f.invalidInput, ...chatStreamFailures, ...IDEMPOTENCY_FAILURES, f.missingScope],
     protect: true,
   });
   (doc.paths as Record<string, Record<string, Operation>>)[CHAT_STREAM_PATH] = { post: completed };
@@ -117,6 +118,8 @@ export function documentRouter(
       '- Request bodies are `application/json` only; any other `Content-Type` is a **415** `UNSUPPORTED_MEDIA_TYPE`.',
       '- Every response carries `X-Content-Type-Options: nosniff`; responses that carry a token (register, login, API-key creation) carry `Cache-Control: no-store`.',
       '- Browsers may call the API from another origin only when the server lists that origin in `CORS_ORIGINS`: preflights then allow `Authorization`, `Content-Type` and `Idempotency-Key`, and responses expose `Location`, `Retry-After` and `X-Request-Id`.',
+      '',
+      'The OpenAI-compatible API (`/v1/models`, `/v1/chat/completions`: every persona as a model, for the official `openai` clients) has its own document, [/openapi-v1.json](/openapi-v1.json), since its wire format and errors are OpenAI’s.',
     ].join('\n'),
     version: opts.version,
     baseUrl: '/api',
@@ -149,7 +152,11 @@ export function documentRouter(
       failures: [
         ...(documented.takesInput ? [f.invalidInput] : []),
         ...documented.failures,
+        // A route without input still parses a strict empty object: `?limit=5` is a 400. Listed
+        // after the route's own failures, so that a 400 of its own stays the example.
+        ...(documented.takesInput ? [] : [f.unexpectedInput]),
         ...(documented.idempotent ? IDEMPOTENCY_FAILURES : []),
+        ...scopeFailures(name),
       ],
       protect,
     });
@@ -158,6 +165,14 @@ export function documentRouter(
     addBodyExample(operation, (REQUEST_EXAMPLES as Record<string, unknown>)[name]);
   }
   return doc;
+}
+
+/** What an API key's limits add to an operation's failures, from `PROCEDURE_SCOPES`. */
+function scopeFailures(procedure: string): Failure[] {
+  const access = (PROCEDURE_SCOPES as Record<string, ProcedureAccess>)[procedure];
+  if (access === 'session') return [f.sessionRequired];
+  if (access === undefined || access === 'any' || access === 'public') return [];
+  return [f.missingScope];
 }
 
 function operationAt(doc: OpenAPIObject, path: string, method: string): Operation {

@@ -51,6 +51,26 @@ export class NotFoundError extends DomainError {
   }
 }
 
+/** An API key was used outside its `scopes`: a 403 naming the scope it lacks. */
+export class MissingScopeError extends DomainError {
+  override name = 'MissingScopeError';
+  constructor(readonly scope: string) {
+    super('FORBIDDEN', `This API key lacks the \`${scope}\` scope this route needs`, {
+      reason: 'missing_scope',
+    });
+  }
+}
+
+/** Keys are created, listed and deleted with a session token only. */
+export class SessionRequiredError extends DomainError {
+  override name = 'SessionRequiredError';
+  constructor() {
+    super('FORBIDDEN', 'API keys are managed with a session token, not with an API key', {
+      reason: 'session_required',
+    });
+  }
+}
+
 export class ConflictError extends DomainError {
   override name = 'ConflictError';
   constructor(message: string) {
@@ -64,8 +84,9 @@ export class RateLimitedError extends DomainError {
   constructor(
     message: string,
     readonly retryAfterSeconds: number,
+    opts: { reason?: string } = {},
   ) {
-    super('TOO_MANY_REQUESTS', message);
+    super('TOO_MANY_REQUESTS', message, opts);
   }
 }
 
@@ -121,6 +142,18 @@ export class IdempotencyKeyReusedError extends DomainError {
       'UNPROCESSABLE_CONTENT',
       'This Idempotency-Key was used with a different request; use a new key for a new request',
       { reason: 'idempotency_key_reused' },
+    );
+  }
+}
+
+/** A chat past the caller's daily token limit: 429 until the UTC day turns. */
+export class QuotaExceededError extends RateLimitedError {
+  override name = 'QuotaExceededError';
+  constructor(retryAfterSeconds: number) {
+    super(
+      "Today's token quota is used up; it resets at midnight UTC (see GET /auth/me)",
+      retryAfterSeconds,
+      { reason: 'quota_exceeded' },
     );
   }
 }

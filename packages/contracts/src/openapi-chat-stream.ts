@@ -69,6 +69,7 @@ export const chatStreamFailures: readonly Failure[] = [
   f.personaNotFound,
   f.historyNotFound,
   f.chatRateLimited,
+  f.quotaExceeded,
   f.streamModelFailed,
   f.streamModelTimedOut,
 ];
@@ -85,7 +86,7 @@ export function chatStreamPaths(): ZodOpenApiPathsObject {
         operationId: 'chat-stream',
         summary: 'Chat with a persona, streamed as server-sent events',
         description:
-          'The same exchange as `POST /personas/{persona_id}/chat`, its reply streamed as it is written. Failures before the first event (validation, 404, 429, the embedding model) answer as ordinary JSON errors with their status; later ones arrive as an `error` event. The exchange is stored just before `done`; a client that disconnects earlier leaves nothing stored. tRPC clients use the `chat.stream` subscription instead.',
+          'The same exchange as `POST /personas/{persona_id}/chat`, its reply streamed as it is written. Failures before the first event (validation, 404, 429, the embedding model) answer as ordinary JSON errors with their status; later ones arrive as an `error` event. The exchange is stored just before `done`; a client that disconnects earlier leaves nothing stored. tRPC clients get the same events from the `chat.stream` mutation (a POST, streamed with `httpBatchStreamLink`).',
         tags: ['chat'],
         responses: {
           200: {

@@ -28,6 +28,10 @@ export const errorBodySchema = z.object({
     .regex(/^[a-z_]+$/)
     .optional()
     .meta({ description: 'A more specific cause where the contract names one, e.g. `too_large`' }),
+  scope: z
+    .string()
+    .optional()
+    .meta({ description: 'With `reason: missing_scope`: the scope the API key lacks' }),
   issues: z
     .array(
       z.object({
@@ -99,6 +103,7 @@ export const STATUS_TITLES: Readonly<Record<number, string>> = {
   415: 'Unsupported Media Type',
   422: 'Unprocessable Entity',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
@@ -144,13 +149,17 @@ const fail = (code: ErrorCode, when: string, extra: { retryAfter?: true } = {}):
 
 /**
  * The failures the operations can raise, each described once. The first group the document adds
- * by itself from what an operation is (takes input, has a JSON body, needs a token); routers name
+ * by itself from what an operation is (takes input or none, has a JSON body, needs a token); routers name
  * the rest.
  */
 export const failures = {
   invalidInput: fail(
     'BAD_REQUEST',
     'A parameter or field is missing, of the wrong type or out of range; `issues` names each one',
+  ),
+  unexpectedInput: fail(
+    'BAD_REQUEST',
+    'This route takes no parameters or fields: one sent anyway (a typo, a page size) is refused, not ignored; `issues` names it',
   ),
   malformedJson: fail('PARSE_ERROR', 'The body is not valid JSON'),
   bodyTooLarge: fail('PAYLOAD_TOO_LARGE', 'The body is larger than the server accepts'),
@@ -173,9 +182,14 @@ export const failures = {
     'UNAUTHORIZED',
     'Unknown email or wrong password (the same answer for both)',
   ),
+  registrationThrottled: fail(
+    'TOO_MANY_REQUESTS',
+    'Too many accounts created from your address this hour; wait `Retry-After` seconds',
+    { retryAfter: true },
+  ),
   loginThrottled: fail(
     'TOO_MANY_REQUESTS',
-    'Too many failed attempts for this email; wait `Retry-After` seconds',
+    'Too many failed attempts for this email, or from your address; wait `Retry-After` seconds',
     { retryAfter: true },
   ),
   badIdempotencyKey: fail('BAD_REQUEST', '`Idempotency-Key` is not 1–255 visible ASCII characters'),
@@ -190,6 +204,27 @@ export const failures = {
   ),
   logoutWithApiKey: fail('BAD_REQUEST', 'Called with an API key: delete the key instead'),
   apiKeyNotFound: fail('NOT_FOUND', 'No such key among yours'),
+
+  missingScope: fail(
+    'FORBIDDEN',
+    'Called with an API key whose `scopes` lack the one this route needs (`reason: missing_scope`, the scope in `scope`)',
+  ),
+  sessionRequired: fail(
+    'FORBIDDEN',
+    'Called with an API key: keys are managed with a session token (`reason: session_required`)',
+  ),
+  scopeBeyondRole: fail('FORBIDDEN', "A requested scope is beyond your role's"),
+  keyPersonaNotFound: fail(
+    'NOT_FOUND',
+    'A persona in `persona_ids` does not exist or is not visible to you',
+  ),
+  quotaExceeded: fail(
+    'TOO_MANY_REQUESTS',
+    "Today's token quota is used up (`reason: quota_exceeded`); wait `Retry-After` seconds, until midnight UTC",
+    { retryAfter: true },
+  ),
+  othersUsageNotAdmin: fail('FORBIDDEN', "Another user's usage: admins only"),
+  badUsageRange: fail('BAD_REQUEST', '`from` is not before `to`, or the range is over 366 days'),
 
   userNotFound: fail('NOT_FOUND', 'No such user'),
   selfChange: fail('FORBIDDEN', 'Admins cannot change their own role or delete themselves'),

@@ -61,8 +61,16 @@ export const REQUEST_EXAMPLES = {
     email: 'ada@example.com',
     password: 'correct horse battery',
   } satisfies Inputs['auth']['login'],
-  'auth.createApiKey': { name: 'ci', expires_in_days: 30 } satisfies Inputs['auth']['createApiKey'],
+  'auth.createApiKey': {
+    name: 'ci',
+    expires_in_days: 30,
+    scopes: ['chat'],
+  } satisfies Inputs['auth']['createApiKey'],
   'users.setRole': { role: 'builder' } satisfies Omit<Inputs['users']['setRole'], 'user_id'>,
+  'users.setQuota': { daily_token_limit: 200_000 } satisfies Omit<
+    Inputs['users']['setQuota'],
+    'user_id'
+  >,
   'collections.create': {
     name: 'tea-guides',
     description: 'How to brew tea',

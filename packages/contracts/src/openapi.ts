@@ -14,6 +14,9 @@ export const API_TAGS = {
   collections:
     'Collections of documents that personas retrieve from: documents are chunked, embedded and searched by vector similarity and BM25 (builders and admins).',
   chat: 'Conversations with a persona, stored as message histories; plain or streamed as server-sent events.',
+  usage: 'Language-model tokens used, by day, persona or user: your own, or anyone’s for admins.',
+  audit:
+    'The append-only trail of security-relevant events: sign-ins, role and quota changes, keys, personas, collections and documents (admins only).',
 } as const;
 export type ApiTag = keyof typeof API_TAGS;
 
@@ -21,7 +24,10 @@ export type ApiTag = keyof typeof API_TAGS;
 export interface DocumentedMeta {
   /** What the operation itself can fail with; the document adds input, body and token failures. */
   failures: readonly Failure[];
-  /** Whether the operation has input that can be invalid (a 400 `BAD_REQUEST`). */
+  /**
+   * Whether the operation has input of its own. Either way it can answer 400 `BAD_REQUEST`:
+   * invalid input, or (without input) a parameter or field it does not take.
+   */
   takesInput: boolean;
   /** Whether the operation honours `Idempotency-Key` (its procedure uses `idempotent`). */
   idempotent: boolean;
@@ -41,7 +47,7 @@ export function rest(
     description?: string;
     /** Whether the route needs a bearer token (documented as `bearerAuth`). */
     protect?: boolean;
-    /** False for a route without input: nothing it is sent can be invalid, so no 400 by default. */
+    /** False for a route without input: its 400 is then for a parameter or field sent anyway. */
     takesInput?: boolean;
     /** The failures this route raises beyond invalid input, a bad body and a missing token. */
     errors?: readonly Failure[];

@@ -1,3 +1,4 @@
+import type { AuditInput, AuditPage } from './audit/schemas';
 import type {
   ApiKeyList,
   AuthSession,
@@ -30,6 +31,7 @@ import type {
 import type { MessageResponse, OffsetPageInput, PageInput } from './common';
 import type { AuthUser } from './context';
 import type { IdempotencyClaim, IdempotencyOutcome } from './idempotency';
+import type { ConversationEvent, ConversationInput, ConversationMeta } from './openai/schemas';
 import type {
   BuildPersonaInput,
   OwnedPersonas,
@@ -41,7 +43,14 @@ import type {
   UpdatePersonaInput,
 } from './personas/schemas';
 import type { SystemInfo } from './system/schemas';
-import type { RoleChanged, SetRoleInput, UserList } from './users/schemas';
+import type { UsageInput, UsageReport } from './usage/schemas';
+import type {
+  QuotaChanged,
+  RoleChanged,
+  SetQuotaInput,
+  SetRoleInput,
+  UserList,
+} from './users/schemas';
 
 /**
  * The ports routers call through `ctx.services`. The server implements them; contracts never
@@ -66,8 +75,10 @@ export interface Services {
     info(): Promise<SystemInfo>;
   };
   auth: {
-    register(input: RegisterInput): Promise<AuthSession>;
-    login(input: LoginInput): Promise<AuthSession>;
+    /** `clientAddress` (the context's): accounts created per address are throttled. */
+    register(input: RegisterInput, clientAddress: string): Promise<AuthSession>;
+    /** `clientAddress` (the context's): failed logins per address are throttled. */
+    login(input: LoginInput, clientAddress: string): Promise<AuthSession>;
     logout(actor: AuthUser): Promise<MessageResponse>;
     me(actor: AuthUser): Promise<Me>;
     createApiKey(actor: AuthUser, input: CreateApiKeyInput): Promise<CreatedApiKey>;
@@ -77,7 +88,15 @@ export interface Services {
   users: {
     list(page: OffsetPageInput): Promise<UserList>;
     setRole(actor: AuthUser, input: SetRoleInput): Promise<RoleChanged>;
+    setQuota(actor: AuthUser, input: SetQuotaInput): Promise<QuotaChanged>;
     delete(actor: AuthUser, userId: string): Promise<MessageResponse>;
+  };
+  usage: {
+    /** The caller's own usage, or (admin scope and role) another user's or everyone's. */
+    report(actor: AuthUser, input: UsageInput): Promise<UsageReport>;
+  };
+  audit: {
+    list(input: AuditInput): Promise<AuditPage>;
   };
   personas: {
     owned(actor: AuthUser): Promise<OwnedPersonas>;
@@ -99,6 +118,21 @@ export interface Services {
   };
   chat: {
     send(actor: AuthUser, input: ChatInput, signal?: AbortSignal): Promise<ChatResponse>;
+    /**
+     * A conversation the client carries itself (the `/v1` wire format): the persona's prompt
+     * leads, retrieval reads the last user message, and nothing is stored unless asked.
+     */
+    converse(
+      actor: AuthUser,
+      input: ConversationInput,
+      signal?: AbortSignal,
+    ): Promise<ConversationMeta & { text: string; usage: ChatResponse['usage'] }>;
+    /** The same, streamed: `meta`, `token`…, `done`. */
+    converseStream(
+      actor: AuthUser,
+      input: ConversationInput,
+      signal?: AbortSignal,
+    ): AsyncIterable<ConversationEvent>;
     /** Yields `meta`, `token`…, `done`; throws on failure. The exchange is stored before `done`. */
     stream(actor: AuthUser, input: ChatInput, signal?: AbortSignal): AsyncIterable<ChatStreamEvent>;
     personaHistories(

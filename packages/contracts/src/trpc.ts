@@ -2,7 +2,13 @@ import { getTRPCErrorFromUnknown, initTRPC, TRPCError } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import { ZodError } from 'zod';
 import type { AuthUser, Context } from './context';
-import { DomainError, ForbiddenError, retryAfterOf, UnauthorizedError } from './errors';
+import {
+  DomainError,
+  ForbiddenError,
+  MissingScopeError,
+  retryAfterOf,
+  UnauthorizedError,
+} from './errors';
 import {
   type IdempotencyClaim,
   INVALID_IDEMPOTENCY_KEY,
@@ -10,6 +16,7 @@ import {
 } from './idempotency';
 import { findNulCharacter, nulCharacterMessage } from './nul-characters';
 import { hasRole, type Role } from './roles';
+import { assertCredentialAccess, PROCEDURE_SCOPES, type ProcedureAccess } from './scopes';
 
 /** The part of a zod issue a client needs: which field, and why. Never the offending value. */
 export interface InputIssue {
@@ -42,6 +49,8 @@ export interface PublicError {
   retryAfterSeconds?: number;
   /** Why, in a word a program can branch on (e.g. `idempotency_in_flight`), when there is one. */
   reason?: string;
+  /** The scope an API key lacked (`reason: missing_scope`). */
+  scope?: string;
 }
 
 /**
@@ -53,10 +62,11 @@ export function publicErrorOf(error: TRPCError): PublicError {
   const issues = error.cause instanceof ZodError ? toInputIssues(error.cause) : undefined;
   const retryAfterSeconds = retryAfterOf(error.cause);
   const reason = error.cause instanceof DomainError ? error.cause.reason : undefined;
+  const scope = error.cause instanceof MissingScopeError ? error.cause.scope : undefined;
   let message = error.message;
   if (error.code === 'INTERNAL_SERVER_ERROR') message = 'Internal server error';
   else if (issues) message = describeInputIssues(issues);
-  return { message, issues, retryAfterSeconds, reason };
+  return { message, issues, retryAfterSeconds, reason, ...(scope ? { scope } : {}) };
 }
 
 const t = initTRPC
@@ -64,7 +74,7 @@ const t = initTRPC
   .meta<OpenApiMeta>()
   .create({
     errorFormatter({ shape, error }) {
-      const { message, issues, retryAfterSeconds, reason } = publicErrorOf(error);
+      const { message, issues, retryAfterSeconds, reason, scope } = publicErrorOf(error);
       return {
         message,
         code: shape.code,
@@ -75,6 +85,7 @@ const t = initTRPC
           issues,
           retryAfterSeconds,
           reason,
+          scope,
         },
       };
     },
@@ -82,14 +93,30 @@ const t = initTRPC
 
 /**
  * Domain errors become the matching TRPCError here, and only here: in the middleware below, and
- * for errors a subscription's stream throws once it is being read (which no middleware sees).
- * Anything else is an internal error.
+ * for errors a streaming procedure's events throw once they are being read (which no middleware
+ * sees: see {@link withTRPCErrors}). Anything else is an internal error.
  */
 export function toTRPCError(thrown: unknown): TRPCError {
   const error = getTRPCErrorFromUnknown(thrown);
   const cause = error.cause;
   if (!(cause instanceof DomainError)) return error;
   return new TRPCError({ code: cause.code, message: cause.message, cause });
+}
+
+/**
+ * A streaming procedure's events, with what they throw once read translated as
+ * {@link toTRPCError} does. The middleware below only sees the procedure hand its stream back;
+ * a failure after that (a 404 found on the first read, the model failing mid-reply) would
+ * otherwise reach tRPC's stream writer untranslated: a 500 "Internal server error" in place of
+ * the domain's own status and message. `yield*` passes `return()` through, so a reader that
+ * stops (a client gone) still ends the stream underneath.
+ */
+export async function* withTRPCErrors<T>(events: AsyncIterable<T>): AsyncGenerator<T, void> {
+  try {
+    yield* events;
+  } catch (thrown) {
+    throw toTRPCError(thrown);
+  }
 }
 
 const translateDomainErrors = t.middleware(async ({ next }) => {
@@ -112,6 +139,20 @@ const requireUser = t.middleware(({ ctx, next }) => {
   return next({ ctx: { ...ctx, user: ctx.user as AuthUser } });
 });
 
+/**
+ * The one place an API key's scopes are enforced, for every procedure on every transport (REST,
+ * tRPC, the SSE route through the caller): the procedure's entry in `PROCEDURE_SCOPES` against
+ * the key's `scopes`. A session has every scope; the role checks after this still apply to both,
+ * so a key never does more than its owner's role allows today.
+ */
+const requireKeyScope = t.middleware(({ ctx, path, next }) => {
+  const access = (PROCEDURE_SCOPES as Record<string, ProcedureAccess>)[path];
+  // A procedure missing from the table is refused, not let through (a test keeps it complete).
+  if (access === undefined) throw new Error(`${path} declares no scope in PROCEDURE_SCOPES`);
+  assertCredentialAccess(ctx.user, access);
+  return next();
+});
+
 function requireRole(role: Role) {
   return t.middleware(({ ctx, next }) => {
     // requireUser ran first, so a user is present; the check is repeated for the type only.
@@ -128,7 +169,7 @@ function requireRole(role: Role) {
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 export const publicProcedure = t.procedure.use(translateDomainErrors).use(rejectNulCharacters);
-export const authedProcedure = publicProcedure.use(requireUser);
+export const authedProcedure = publicProcedure.use(requireUser).use(requireKeyScope);
 export const builderProcedure = authedProcedure.use(requireRole('builder'));
 export const adminProcedure = authedProcedure.use(requireRole('admin'));
 

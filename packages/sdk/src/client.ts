@@ -23,15 +23,30 @@ interface CommonOptions {
 export type PersonasClientOptions = CommonOptions &
   ({ token?: string; apiKey?: never } | { apiKey?: string; token?: never });
 
-/** Drops subscription procedures: they need a streaming transport, which `chatStream` is. */
-type WithoutSubscriptions<C> = {
+/** A procedure whose answer is a stream of events (or a subscription): not one JSON answer. */
+type Streams<P> = P extends { subscribe: unknown }
+  ? true
+  : P extends { mutate: (...args: never[]) => Promise<AsyncIterable<unknown>> }
+    ? true
+    : P extends { query: (...args: never[]) => Promise<AsyncIterable<unknown>> }
+      ? true
+      : false;
+
+/**
+ * Drops streaming procedures (`chat.stream`): the client's batching link answers them with a
+ * 415, as they need `httpBatchStreamLink`; `chatStream` is the SDK's streaming chat instead.
+ */
+type WithoutStreams<C> = {
   [N in keyof C]: {
-    [K in keyof C[N] as C[N][K] extends { subscribe: unknown } ? never : K]: C[N][K];
+    [K in keyof C[N] as Streams<C[N][K]> extends true ? never : K]: C[N][K];
   };
 };
 
-/** Every query and mutation of the server, typed from its router: `client.<router>.<procedure>`. */
-export type PersonasTRPCClient = WithoutSubscriptions<TRPCClient<PersonasRouter>>;
+/**
+ * Every query and mutation of the server but the streaming one, typed from its router:
+ * `client.<router>.<procedure>`.
+ */
+export type PersonasTRPCClient = WithoutStreams<TRPCClient<PersonasRouter>>;
 
 export interface PersonasClient extends PersonasTRPCClient {
   /**

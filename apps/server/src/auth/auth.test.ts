@@ -56,6 +56,8 @@ describe('sessions', () => {
       name: 'Ada',
       role: 'user',
       created_at: expect.any(String),
+      daily_token_limit: null,
+      quota: { daily_token_limit: null, used_today: 0, remaining_today: null },
     });
 
     expect((await api('POST', '/auth/logout', { token: login.body.token })).body).toEqual({
@@ -221,6 +223,8 @@ describe('API keys', () => {
         created_at: expect.any(String),
         expires_at: created.body.expires_at,
         last_used_at: expect.any(String),
+        scopes: null,
+        persona_ids: null,
       },
     ]);
     expect(JSON.stringify(listed.body)).not.toContain(created.body.key);
@@ -394,6 +398,30 @@ describe('roles and users', () => {
         })
       ).status,
     ).toBe(403);
+  });
+
+  it('does not let an admin demote or delete themself by their id in capitals (the same uuid)', async () => {
+    const me = await api<{ user_id: string }>('GET', '/auth/me', { token: adminToken });
+    const shouted = me.body.user_id.toUpperCase();
+    expect(shouted).not.toBe(me.body.user_id);
+    const demote = await api('PUT', `/users/${shouted}/role`, {
+      token: adminToken,
+      body: { role: 'user' },
+    });
+    expect(demote.status).toBe(403);
+    expect((await api('DELETE', `/users/${shouted}`, { token: adminToken })).status).toBe(403);
+    const still = await api<{ role: string }>('GET', '/auth/me', { token: adminToken });
+    expect(still.status).toBe(200);
+    expect(still.body.role).toBe('admin');
+    // Another user's id in capitals names that user, and the answer names it as stored.
+    const other = await register();
+    const promoted = await api<{ user_id: string }>(
+      'PUT',
+      `/users/${other.user_id.toUpperCase()}/role`,
+      { token: adminToken, body: { role: 'builder' } },
+    );
+    expect(promoted.status).toBe(200);
+    expect(promoted.body.user_id).toBe(other.user_id);
   });
 
   it('bootstraps ADMIN_EMAIL: created at start (see beforeAll), promoted when it exists, password kept', async () => {

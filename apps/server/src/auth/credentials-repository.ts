@@ -1,4 +1,4 @@
-import type { PageInput, Role } from '@personas/contracts';
+import type { PageInput, Role, Scope } from '@personas/contracts';
 import type { Db } from '../db/connect';
 import { afterTimeId, exactTimestamp, fetchSize, timeIdKey, toPage } from '../db/keyset';
 import type { NewApiKeyRow, NewSessionRow } from '../db/schema';
@@ -51,14 +51,21 @@ export const apiKeysRepository = {
     return db
       .insertInto('api_keys')
       .values(key)
-      .returning(['id', 'name', 'created_at', 'expires_at'])
+      .returning(['id', 'name', 'created_at', 'expires_at', 'scopes', 'persona_ids'])
       .executeTakeFirstOrThrow();
   },
 
   findWithOwner(
     db: Db,
     id: string,
-  ): Promise<(CredentialOwner & { last_used_at: Date | null }) | undefined> {
+  ): Promise<
+    | (CredentialOwner & {
+        last_used_at: Date | null;
+        scopes: Scope[] | null;
+        persona_ids: string[] | null;
+      })
+    | undefined
+  > {
     return db
       .selectFrom('api_keys')
       .innerJoin('users', 'users.id', 'api_keys.user_id')
@@ -69,6 +76,8 @@ export const apiKeysRepository = {
         'api_keys.secret_hash',
         'api_keys.expires_at',
         'api_keys.last_used_at',
+        'api_keys.scopes',
+        'api_keys.persona_ids',
       ])
       .where('api_keys.id', '=', id)
       .executeTakeFirst();
@@ -78,7 +87,7 @@ export const apiKeysRepository = {
   async listForUser(db: Db, userId: string, page: PageInput) {
     let query = db
       .selectFrom('api_keys')
-      .select(['id', 'name', 'created_at', 'expires_at', 'last_used_at'])
+      .select(['id', 'name', 'created_at', 'expires_at', 'last_used_at', 'scopes', 'persona_ids'])
       .select(exactTimestamp('created_at').as('key_at'))
       .where('user_id', '=', userId);
     if (page.cursor) {

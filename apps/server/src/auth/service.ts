@@ -5,14 +5,18 @@ import {
   ConflictError,
   ForbiddenError,
   NotFoundError,
+  ROLE_SCOPES,
   type Services,
   UnauthorizedError,
 } from '@personas/contracts';
+import { auditRepository } from '../audit/repository';
 import type { Db } from '../db/connect';
+import type { Quota } from '../usage/quota';
 import { toUserDto } from '../users/dto';
 import { usersRepository } from '../users/repository';
 import { apiKeysRepository, sessionsRepository } from './credentials-repository';
 import type { LoginThrottle } from './login-throttle';
+import type { RegistrationThrottle } from './registration-throttle';
 import { hashPassword, verifyAgainstNothing, verifyPassword } from './passwords';
 import { issueApiKey, issueSessionToken, parseToken, secretMatches } from './tokens';
 
@@ -24,19 +28,32 @@ const INVALID_CREDENTIALS = 'Invalid email or password';
 export interface AuthServiceOptions {
   sessionTtlDays: number;
   registration: 'open' | 'closed';
+  /** Today's tokens and limit, which `me` shows. */
+  quota: Pick<Quota, 'status'>;
+  /** Whether the actor may see a persona: a key's `persona_ids` may name only those. */
+  isPersonaVisible: (actor: AuthUser, personaId: string) => Promise<boolean>;
+}
+
+/** Failed logins per email and per address; accounts created per address. */
+export interface AuthThrottles {
+  login: LoginThrottle;
+  registration: RegistrationThrottle;
 }
 
 export function createAuthService(
   db: Db,
-  throttle: LoginThrottle,
+  throttles: AuthThrottles,
   opts: AuthServiceOptions,
 ): Services['auth'] & { authenticate(token: string): Promise<AuthUser | null> } {
   const ttlMs = opts.sessionTtlDays * DAY_MS;
 
-  async function startSession(user: { id: string; role: AuthUser['role'] }): Promise<AuthSession> {
+  async function startSession(
+    user: { id: string; role: AuthUser['role'] },
+    trx: Db = db,
+  ): Promise<AuthSession> {
     const issued = issueSessionToken();
     const expiresAt = new Date(Date.now() + ttlMs);
-    await sessionsRepository.insert(db, {
+    await sessionsRepository.insert(trx, {
       id: issued.id,
       user_id: user.id,
       secret_hash: issued.secretHash,
@@ -66,6 +83,8 @@ export function createAuthService(
       email: session.email,
       role: session.role,
       credential: { kind: 'session', sessionId: id },
+      scopes: null,
+      personaIds: null,
     };
   }
 
@@ -82,6 +101,8 @@ export function createAuthService(
       email: key.email,
       role: key.role,
       credential: { kind: 'api_key', apiKeyId: id },
+      scopes: key.scopes,
+      personaIds: key.persona_ids,
     };
   }
 
@@ -95,31 +116,49 @@ export function createAuthService(
         : authenticateApiKey(parsed.id, parsed.secret);
     },
 
-    async register(input) {
+    async register(input, clientAddress) {
       if (opts.registration === 'closed') {
         throw new ForbiddenError(
           'Registration is closed on this server; ask an admin for an account',
         );
       }
-      const user = await usersRepository.insert(db, {
-        email: input.email,
-        name: input.name ?? null,
-        password_hash: await hashPassword(input.password),
-      });
+      await throttles.registration.assertAllowed(clientAddress);
+      const passwordHash = await hashPassword(input.password);
+      const user = await throttles.registration.admit(clientAddress, (trx) =>
+        usersRepository.insert(trx, {
+          email: input.email,
+          name: input.name ?? null,
+          password_hash: passwordHash,
+        }),
+      );
       if (!user) throw new ConflictError('An account with this email already exists');
       return startSession(user);
     },
 
-    async login(input) {
+    async login(input, clientAddress) {
       // Reserved before the password is checked, kept as the failure unless it is right.
-      await throttle.reserveAttempt(input.email);
+      await throttles.login.reserveAttempt({ email: input.email, address: clientAddress });
       const user = await usersRepository.findByEmail(db, input.email);
       const ok = user
         ? await verifyPassword(user.password_hash, input.password)
         : await verifyAgainstNothing(input.password);
-      if (!user || !ok) throw new UnauthorizedError(INVALID_CREDENTIALS);
-      await throttle.clear(input.email);
-      return startSession(user);
+      if (!user || !ok) {
+        await auditRepository.record(db, {
+          actorId: null,
+          action: 'auth.login_failed',
+          targetId: user?.id ?? null,
+        });
+        throw new UnauthorizedError(INVALID_CREDENTIALS);
+      }
+      await throttles.login.clear(input.email);
+      return db.transaction().execute(async (trx) => {
+        await auditRepository.record(trx, {
+          actorId: user.id,
+          action: 'auth.login',
+          targetId: user.id,
+        });
+        return startSession(user, trx);
+      });
     },
 
     async logout(actor) {
@@ -135,26 +174,49 @@ export function createAuthService(
     async me(actor) {
       const user = await usersRepository.findById(db, actor.id);
       if (!user) throw new UnauthorizedError();
-      return toUserDto(user);
+      return { ...toUserDto(user), quota: await opts.quota.status(actor.id) };
     },
 
     async createApiKey(actor, input) {
+      const beyond = input.scopes?.find((s) => !ROLE_SCOPES[actor.role].includes(s));
+      if (beyond) {
+        throw new ForbiddenError(`The \`${beyond}\` scope is beyond the ${actor.role} role`);
+      }
+      // Uuids as Postgres writes them, so the key's list compares equal to the ids it limits.
+      const personaIds = input.persona_ids?.map((id) => id.toLowerCase());
+      for (const personaId of personaIds ?? []) {
+        if (!(await opts.isPersonaVisible(actor, personaId))) {
+          throw new NotFoundError(`Persona not found: ${personaId}`);
+        }
+      }
       const issued = issueApiKey();
       const expiresAt = input.expires_in_days
         ? new Date(Date.now() + input.expires_in_days * DAY_MS)
         : null;
-      const row = await apiKeysRepository.insert(db, {
-        id: issued.id,
-        user_id: actor.id,
-        name: input.name,
-        secret_hash: issued.secretHash,
-        expires_at: expiresAt,
+      const row = await db.transaction().execute(async (trx) => {
+        const inserted = await apiKeysRepository.insert(trx, {
+          id: issued.id,
+          user_id: actor.id,
+          name: input.name,
+          secret_hash: issued.secretHash,
+          expires_at: expiresAt,
+          scopes: input.scopes ? JSON.stringify(input.scopes) : null,
+          persona_ids: personaIds ? JSON.stringify(personaIds) : null,
+        });
+        await auditRepository.record(trx, {
+          actorId: actor.id,
+          action: 'api_key.created',
+          targetId: inserted.id,
+        });
+        return inserted;
       });
       return {
         api_key_id: row.id,
         key: issued.token,
         name: row.name,
         expires_at: row.expires_at?.toISOString() ?? null,
+        scopes: row.scopes,
+        persona_ids: row.persona_ids,
       };
     },
 
@@ -168,13 +230,25 @@ export function createAuthService(
           created_at: k.created_at.toISOString(),
           expires_at: k.expires_at?.toISOString() ?? null,
           last_used_at: k.last_used_at?.toISOString() ?? null,
+          scopes: k.scopes,
+          persona_ids: k.persona_ids,
         })),
       };
     },
 
     async deleteApiKey(actor, apiKeyId) {
       // Someone else's key is indistinguishable from a missing one: 404 either way.
-      const deleted = await apiKeysRepository.deleteOwned(db, apiKeyId, actor.id);
+      const deleted = await db.transaction().execute(async (trx) => {
+        const gone = await apiKeysRepository.deleteOwned(trx, apiKeyId, actor.id);
+        if (gone) {
+          await auditRepository.record(trx, {
+            actorId: actor.id,
+            action: 'api_key.deleted',
+            targetId: apiKeyId,
+          });
+        }
+        return gone;
+      });
       if (!deleted) throw new NotFoundError('API key not found');
       return { message: 'API key deleted successfully' };
     },

@@ -378,18 +378,28 @@ describe('streaming', () => {
     expect(anonymous.statusCode).toBe(401);
   });
 
-  it('serves the same stream as a tRPC subscription', async () => {
-    const input = encodeURIComponent(
-      JSON.stringify({ persona_id: personaId, content: SEED_QUESTION }),
-    );
+  it('serves the same stream as a tRPC streaming mutation, its input in the POST body', async () => {
+    const input = { persona_id: personaId, content: SEED_QUESTION };
     const res = await t.app.http.inject({
-      method: 'GET',
-      url: `/trpc/chat.stream?input=${input}`,
-      headers: { authorization: `Bearer ${alice.token}` },
+      method: 'POST',
+      url: '/trpc/chat.stream?batch=1',
+      headers: {
+        authorization: `Bearer ${alice.token}`,
+        'content-type': 'application/json',
+        'trpc-accept': 'application/jsonl',
+      },
+      payload: JSON.stringify({ 0: input }),
     });
     expect(res.statusCode).toBe(200);
     expect(res.body).toContain('"type":"meta"');
     expect(res.body).toContain('"type":"done"');
+    // Never over GET, where the message would be in the URL.
+    const get = await t.app.http.inject({
+      method: 'GET',
+      url: `/trpc/chat.stream?input=${encodeURIComponent(JSON.stringify(input))}`,
+      headers: { authorization: `Bearer ${alice.token}` },
+    });
+    expect(get.statusCode).toBe(405);
   });
 });
 

@@ -77,6 +77,7 @@ function chatService(llm: LanguageModel) {
     embeddingModel: 'offline',
     historyBudgetTokens: 3000,
     takeRateLimit: async () => {},
+    quota: { check: async () => {}, now: () => new Date() },
   });
 }
 
@@ -85,6 +86,8 @@ const actorOf = (a: Actor): AuthUser => ({
   email: a.email,
   role: a.role,
   credential: { kind: 'session', sessionId: 'test' },
+  scopes: null,
+  personaIds: null,
 });
 
 async function newPersona(name: string) {

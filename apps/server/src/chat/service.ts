@@ -6,6 +6,7 @@ import {
   type ChatMessageDto,
   type ChatResponse,
   type ChatStreamEvent,
+  type ConversationInput,
   encodeCursor,
   type MessageHistory,
   NotFoundError,
@@ -19,8 +20,16 @@ import { isForeignKeyViolation } from '../db/errors';
 import type { MessageHistoryRow, MessageRow } from '../db/schema';
 import { isUuid } from '../lib/uuid';
 import type { Retrieve } from '../retrieval/retriever';
-import type { CompletionRequest, LanguageModel, RetrievedPassage } from './llm/language-model';
-import { buildPrompt } from './prompt/build-prompt';
+import type { Quota } from '../usage/quota';
+import { usageRepository } from '../usage/repository';
+import { estimatePromptTokens, estimateTextTokens } from './llm/estimate-tokens';
+import type {
+  CompletionRequest,
+  LanguageModel,
+  RetrievedPassage,
+  Usage,
+} from './llm/language-model';
+import { buildPrompt, type HistoryMessage } from './prompt/build-prompt';
 import { historiesRepository } from './repository';
 
 const HISTORY_NOT_FOUND = 'Message history not found';
@@ -50,6 +59,8 @@ export interface ChatServiceOptions {
   embeddingModel: string;
   historyBudgetTokens: number;
   takeRateLimit: (userId: string) => Promise<void>;
+  /** Today's token quota, checked before the model is called; its clock stamps usage. */
+  quota: Pick<Quota, 'check' | 'now'>;
 }
 
 /** A new conversation is titled by the first words of its first message. */
@@ -101,10 +112,60 @@ interface PreparedExchange {
   personaId: string;
   historyId: string;
   isNewHistory: boolean;
+  /** Whether the exchange is kept as a history (the `/v1` route is stateless unless asked). */
+  store: boolean;
   content: string;
   ragHit: RagHit | null;
   ragHits: RagHit[];
   request: CompletionRequest;
+}
+
+/** What an exchange is made from, whichever route asked for it. */
+interface ExchangeSource {
+  personaId: string;
+  /** The message retrieval reads and the history keeps as the question. */
+  content: string;
+  /** An existing history of the caller's with this persona. */
+  historyId?: string;
+  /** The conversation so far as the client sent it (`/v1`), instead of the stored one. */
+  clientHistory?: HistoryMessage[];
+  /** The client's own system messages: they follow the persona's prompt, never replace it. */
+  clientSystem?: string;
+  temperature?: number;
+  maxTokens?: number;
+  store: boolean;
+}
+
+/** A persona chat as an exchange: its history is the stored one, and it is always kept. */
+function chatSource(input: ChatInput): ExchangeSource {
+  return {
+    personaId: input.persona_id,
+    content: input.content ?? '',
+    historyId: input.message_history_id,
+    store: true,
+  };
+}
+
+/** The `/v1` conversation as an exchange: the last user message is the one it answers. */
+function conversationSource(input: ConversationInput): ExchangeSource {
+  const lastUser = input.messages.findLastIndex((m) => m.role === 'user');
+  if (lastUser < 0) throw new BadRequestError('messages: at least one user message is required');
+  const earlier = input.messages.slice(0, lastUser);
+  return {
+    personaId: input.personaId,
+    content: input.messages[lastUser]?.content ?? '',
+    historyId: input.historyId,
+    clientHistory: earlier.flatMap((m) =>
+      m.role === 'system' ? [] : [{ role: m.role, content: m.content }],
+    ),
+    clientSystem: input.messages
+      .filter((m) => m.role === 'system')
+      .map((m) => m.content)
+      .join('\n\n'),
+    temperature: input.temperature,
+    maxTokens: input.maxTokens,
+    store: input.store,
+  };
 }
 
 export function createChatService(db: Db, opts: ChatServiceOptions): Services['chat'] {
@@ -112,7 +173,12 @@ export function createChatService(db: Db, opts: ChatServiceOptions): Services['c
 
   async function findOwnedHistory(actor: AuthUser, id: string) {
     const history = isUuid(id) ? await historiesRepository.find(db, id) : undefined;
-    if (!history || history.user_id !== actor.id) throw new NotFoundError(HISTORY_NOT_FOUND);
+    // A key limited to some personas reaches only the conversations with them.
+    const outOfReach =
+      actor.personaIds && history && !actor.personaIds.includes(history.persona_id);
+    if (!history || history.user_id !== actor.id || outOfReach) {
+      throw new NotFoundError(HISTORY_NOT_FOUND);
+    }
     return history;
   }
 
@@ -125,18 +191,19 @@ export function createChatService(db: Db, opts: ChatServiceOptions): Services['c
 
   async function prepare(
     actor: AuthUser,
-    input: ChatInput,
+    source: ExchangeSource,
     signal?: AbortSignal,
   ): Promise<PreparedExchange> {
-    const content = input.content?.trim() ?? '';
+    const content = source.content.trim();
     if (!content) throw new BadRequestError(CONTENT_REQUIRED);
-    const persona = await findVisiblePersona(actor, input.persona_id);
+    const persona = await findVisiblePersona(actor, source.personaId);
     let history: MessageHistoryRow | undefined;
-    if (input.message_history_id !== undefined) {
-      history = await findOwnedHistory(actor, input.message_history_id);
+    if (source.historyId !== undefined) {
+      history = await findOwnedHistory(actor, source.historyId);
       if (history.persona_id !== persona.id) throw new NotFoundError(HISTORY_NOT_FOUND);
     }
     await opts.takeRateLimit(actor.id);
+    await opts.quota.check(actor.id);
 
     const hits = await opts.retrieve({
       collectionIds: searchableCollections(persona),
@@ -150,11 +217,19 @@ export function createChatService(db: Db, opts: ChatServiceOptions): Services['c
     const ragHits = hits.filter((h) => h.success);
     const ragHit = ragHits[0] ?? hits[0] ?? null;
 
-    const earlier = history ? await historiesRepository.messagesOf(db, [history.id]) : [];
+    const earlier =
+      source.clientHistory ??
+      (history ? await historiesRepository.messagesOf(db, [history.id]) : []).map((m) => ({
+        role: m.role,
+        content: m.content,
+      }));
     const prompt = buildPrompt({
-      systemPrompt: persona.system_prompt,
+      // The persona's prompt leads; a client's system messages can add to it, not replace it.
+      systemPrompt: [persona.system_prompt, source.clientSystem ?? '']
+        .filter((p) => p.trim())
+        .join('\n\n'),
       passages: ragHits.map(toPassage),
-      history: earlier.map((m) => ({ role: m.role, content: m.content })),
+      history: earlier,
       message: content,
       budgetTokens: opts.historyBudgetTokens,
     });
@@ -162,14 +237,16 @@ export function createChatService(db: Db, opts: ChatServiceOptions): Services['c
       personaId: persona.id,
       historyId: history?.id ?? randomUUID(),
       isNewHistory: !history,
+      store: source.store,
       content,
       ragHit,
       ragHits,
       request: {
         model: persona.model,
-        temperature: persona.temperature,
+        temperature: source.temperature ?? persona.temperature,
         messages: prompt.messages,
         passages: ragHits.map(toPassage),
+        ...(source.maxTokens !== undefined ? { maxTokens: source.maxTokens } : {}),
         signal,
       },
     };
@@ -180,9 +257,11 @@ export function createChatService(db: Db, opts: ChatServiceOptions): Services['c
    * the model answered stays deleted: the history (→ 404, never recreated), or the persona or
    * the user it belongs to (a foreign-key violation → 404).
    */
-  async function store(actor: AuthUser, x: PreparedExchange, answer: string) {
+  async function store(actor: AuthUser, x: PreparedExchange, answer: string, usage: Usage) {
     try {
       await db.transaction().execute(async (trx) => {
+        // The call's usage commits with the exchange it produced: counted exactly once.
+        await usageRepository.insert(trx, usageRow(actor, x, 'completed', usage));
         if (x.isNewHistory) {
           await historiesRepository.create(trx, {
             id: x.historyId,
@@ -207,6 +286,83 @@ export function createChatService(db: Db, opts: ChatServiceOptions): Services['c
     }
   }
 
+  /** The exchange kept with its usage, or (stateless) the usage alone. */
+  async function finish(actor: AuthUser, x: PreparedExchange, answer: string, usage: Usage) {
+    if (x.store) return store(actor, x, answer, usage);
+    await usageRepository.insert(db, usageRow(actor, x, 'completed', usage));
+  }
+
+  function usageRow(
+    actor: AuthUser,
+    x: PreparedExchange,
+    outcome: 'completed' | 'failed' | 'aborted',
+    usage: Usage,
+  ) {
+    return {
+      user_id: actor.id,
+      persona_id: x.personaId,
+      model: x.request.model,
+      outcome,
+      prompt_tokens: usage.prompt_tokens,
+      completion_tokens: usage.completion_tokens,
+      created_at: opts.quota.now(),
+    };
+  }
+
+  /**
+   * A call that produced no stored exchange (the model failed, the client left) still cost
+   * tokens: recorded with the estimate. Best effort: the call has already failed or been
+   * abandoned, and its own error is what the caller must see (a gone user fails the foreign key).
+   */
+  async function recordUnfinished(
+    actor: AuthUser,
+    x: PreparedExchange,
+    outcome: 'failed' | 'aborted',
+    partialText: string,
+  ) {
+    const usage = {
+      prompt_tokens: estimatePromptTokens(x.request.messages),
+      completion_tokens: estimateTextTokens(partialText),
+    };
+    await usageRepository.insert(db, usageRow(actor, x, outcome, usage)).catch(() => undefined);
+  }
+
+  /**
+   * The model's reply as `token` events and one `done`, the exchange finished just before `done`.
+   * A client gone before the end stores nothing: the exchange is kept whole or not at all. Any
+   * end but a finished exchange (failure, client gone) still records the call's usage.
+   */
+  async function* streamReply(
+    actor: AuthUser,
+    x: PreparedExchange,
+    signal?: AbortSignal,
+  ): AsyncGenerator<Extract<ChatStreamEvent, { type: 'token' | 'done' }>> {
+    let streamed = '';
+    let stored = false;
+    let failed = false;
+    try {
+      for await (const event of opts.llm.stream(x.request)) {
+        if (event.type === 'token') {
+          streamed += event.text;
+          yield { type: 'token', text: event.text };
+          continue;
+        }
+        // A client gone before the end stores nothing: the exchange is kept whole or not at all.
+        if (signal?.aborted) break;
+        await finish(actor, x, event.text, event.usage);
+        stored = true;
+        yield { type: 'done', response: event.text, usage: event.usage };
+        return;
+      }
+    } catch (error) {
+      failed = true;
+      throw error;
+    } finally {
+      // Anything but a stored exchange: the call failed, or the client left before its end.
+      if (!stored) await recordUnfinished(actor, x, failed ? 'failed' : 'aborted', streamed);
+    }
+  }
+
   async function historyDto(history: MessageHistoryRow) {
     return toHistoryDto(history, await latestMessages(history.id));
   }
@@ -217,9 +373,12 @@ export function createChatService(db: Db, opts: ChatServiceOptions): Services['c
 
   return {
     async send(actor, input, signal): Promise<ChatResponse> {
-      const x = await prepare(actor, input, signal);
-      const completion = await opts.llm.complete(x.request);
-      await store(actor, x, completion.text);
+      const x = await prepare(actor, chatSource(input), signal);
+      const completion = await opts.llm.complete(x.request).catch(async (error: unknown) => {
+        await recordUnfinished(actor, x, 'failed', '');
+        throw error;
+      });
+      await store(actor, x, completion.text, completion.usage);
       return {
         persona_id: x.personaId,
         message_history_id: x.historyId,
@@ -230,8 +389,39 @@ export function createChatService(db: Db, opts: ChatServiceOptions): Services['c
       };
     },
 
+    async converse(actor, input, signal) {
+      const x = await prepare(actor, conversationSource(input), signal);
+      const completion = await opts.llm.complete(x.request).catch(async (error: unknown) => {
+        await recordUnfinished(actor, x, 'failed', '');
+        throw error;
+      });
+      await finish(actor, x, completion.text, completion.usage);
+      return {
+        personaId: x.personaId,
+        historyId: x.store ? x.historyId : null,
+        ragHits: x.ragHits,
+        text: completion.text,
+        usage: completion.usage,
+      };
+    },
+
+    async *converseStream(actor, input, signal) {
+      const x = await prepare(actor, conversationSource(input), signal);
+      yield {
+        type: 'meta',
+        personaId: x.personaId,
+        historyId: x.store ? x.historyId : null,
+        ragHits: x.ragHits,
+      };
+      for await (const event of streamReply(actor, x, signal)) {
+        yield event.type === 'token'
+          ? event
+          : { type: 'done', text: event.response, usage: event.usage };
+      }
+    },
+
     async *stream(actor, input, signal): AsyncGenerator<ChatStreamEvent> {
-      const x = await prepare(actor, input, signal);
+      const x = await prepare(actor, chatSource(input), signal);
       yield {
         type: 'meta',
         persona_id: x.personaId,
@@ -239,17 +429,7 @@ export function createChatService(db: Db, opts: ChatServiceOptions): Services['c
         rag_hit: x.ragHit,
         rag_hits: x.ragHits,
       };
-      for await (const event of opts.llm.stream(x.request)) {
-        if (event.type === 'token') {
-          yield { type: 'token', text: event.text };
-          continue;
-        }
-        // A client gone before the end stores nothing: the exchange is kept whole or not at all.
-        if (signal?.aborted) return;
-        await store(actor, x, event.text);
-        yield { type: 'done', response: event.text, usage: event.usage };
-        return;
-      }
+      yield* streamReply(actor, x, signal);
     },
 
     async personaHistories(actor, personaId, page) {

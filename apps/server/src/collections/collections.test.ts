@@ -277,6 +277,8 @@ describe('ingestion and search', () => {
       email: owner.email,
       role: 'builder' as const,
       credential: { kind: 'session' as const, sessionId: 'test' },
+      scopes: null,
+      personaIds: null,
     };
     const adding = service.addDocument(actor, {
       name: 'short-lived',

@@ -24,6 +24,8 @@ const actorOf = (id: string, role: AuthUser['role']): AuthUser => ({
   email: `${id}@example.com`,
   role,
   credential: { kind: 'session', sessionId: 'test' },
+  scopes: null,
+  personaIds: null,
 });
 
 async function insertUser(email: string, role: AuthUser['role']) {

@@ -12,6 +12,7 @@ import {
   type RagMode,
   type Services,
 } from '@personas/contracts';
+import { auditRepository } from '../audit/repository';
 import type { Db } from '../db/connect';
 import { isForeignKeyViolation, isUniqueViolation } from '../db/errors';
 import { chunkDocument, chunkEmbeddingText } from '../ingestion/chunker';
@@ -116,15 +117,23 @@ export function createCollectionsService(
 
   return {
     async create(actor, input) {
-      const row = await collectionsRepository.insert(db, {
-        name: input.name,
-        description: input.description ?? '',
-        owner_id: actor.id,
-        visibility: input.visibility ?? 'private',
-        embedding_model: embedder.model,
-        dimensions: embedder.dimensions,
+      const row = await db.transaction().execute(async (trx) => {
+        const inserted = await collectionsRepository.insert(trx, {
+          name: input.name,
+          description: input.description ?? '',
+          owner_id: actor.id,
+          visibility: input.visibility ?? 'private',
+          embedding_model: embedder.model,
+          dimensions: embedder.dimensions,
+        });
+        if (!inserted) throw new ConflictError(`A collection named ${input.name} already exists`);
+        await auditRepository.record(trx, {
+          actorId: actor.id,
+          action: 'collection.created',
+          targetId: inserted.id,
+        });
+        return inserted;
       });
-      if (!row) throw new ConflictError(`A collection named ${input.name} already exists`);
       return toCollectionDto({ ...row, documents: 0, chunks: 0 });
     },
 
@@ -142,7 +151,14 @@ export function createCollectionsService(
       await collectionLock.run(collection.id, async () => {
         // Documents, chunks and persona links go by cascade, in one statement; the change log
         // records the drop in the same transaction, for this process and every other.
-        await collectionsRepository.delete(db, collection.id);
+        await db.transaction().execute(async (trx) => {
+          await collectionsRepository.delete(trx, collection.id);
+          await auditRepository.record(trx, {
+            actorId: actor.id,
+            action: 'collection.deleted',
+            targetId: collection.id,
+          });
+        });
         await indexes.sync();
       });
       return { message: 'Collection deleted successfully' };
@@ -199,6 +215,11 @@ export function createCollectionsService(
                 embedding: vectors[i]!,
               })),
             );
+            await auditRepository.record(trx, {
+              actorId: actor.id,
+              action: 'document.added',
+              targetId: document.id,
+            });
             return { documentId: document.id, labels: ids };
           });
         const { documentId, labels } = await store()
@@ -256,9 +277,14 @@ export function createCollectionsService(
         : undefined;
       if (!document) throw new NotFoundError('Document not found');
       await collectionLock.run(collection.id, async () => {
-        await db
-          .transaction()
-          .execute((trx) => collectionsRepository.deleteDocument(trx, document.id));
+        await db.transaction().execute(async (trx) => {
+          await collectionsRepository.deleteDocument(trx, document.id);
+          await auditRepository.record(trx, {
+            actorId: actor.id,
+            action: 'document.deleted',
+            targetId: document.id,
+          });
+        });
         await indexes.sync();
       });
       return { message: 'Document deleted successfully' };

@@ -60,12 +60,13 @@ export function createPostgresPool(connectionString: string, logger: Logger): pg
 export async function connectDatabase(
   config: Pick<Config, 'databaseUrl'> & { dataDir: string | null },
   logger: Logger,
-): Promise<{ db: Db; kind: DatabaseKind }> {
+): Promise<{ db: Db; kind: DatabaseKind; pool?: pg.Pool }> {
   if (config.databaseUrl) {
     const pool = createPostgresPool(config.databaseUrl, logger);
     return {
       db: new Kysely<Database>({ dialect: new ClassifyingDialect(new PostgresDialect({ pool })) }),
       kind: 'postgres',
+      pool,
     };
   }
   let dataDir: string | undefined;

@@ -13,6 +13,8 @@ import * as chat from './migrations/2026-11-26T12-40-00-chat';
 import * as uniqueDocumentPath from './migrations/2026-11-27T12-00-00-unique-document-path';
 import * as listKeysetIndexes from './migrations/2026-12-02T00-50-00-list-keyset-indexes';
 import * as idempotencyKeys from './migrations/2026-12-07T12-00-00-idempotency-keys';
+import * as addressThrottles from './migrations/2026-12-07T13-00-00-address-throttles';
+import * as governance from './migrations/2026-12-07T15-00-00-governance';
 import * as chunkChangeLog from './migrations/2026-12-07T16-00-00-chunk-change-log';
 import * as chatRateEvents from './migrations/2026-12-07T16-10-00-chat-rate-events';
 
@@ -29,6 +31,8 @@ const migrations: Record<string, Migration> = {
   '2026-11-27T12-00-00-unique-document-path': uniqueDocumentPath,
   '2026-12-02T00-50-00-list-keyset-indexes': listKeysetIndexes,
   '2026-12-07T12-00-00-idempotency-keys': idempotencyKeys,
+  '2026-12-07T13-00-00-address-throttles': addressThrottles,
+  '2026-12-07T15-00-00-governance': governance,
   '2026-12-07T16-00-00-chunk-change-log': chunkChangeLog,
   '2026-12-07T16-10-00-chat-rate-events': chatRateEvents,
 };

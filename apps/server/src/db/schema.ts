@@ -1,4 +1,4 @@
-import type { RagHit, Role } from '@personas/contracts';
+import type { RagHit, Role, Scope } from '@personas/contracts';
 import type {
   ColumnType,
   Generated,
@@ -15,6 +15,7 @@ export interface Database {
   sessions: SessionsTable;
   api_keys: ApiKeysTable;
   login_failures: LoginFailuresTable;
+  registrations: RegistrationsTable;
   collections: CollectionsTable;
   documents: DocumentsTable;
   chunks: ChunksTable;
@@ -23,6 +24,8 @@ export interface Database {
   message_histories: MessageHistoriesTable;
   messages: MessagesTable;
   idempotency_keys: IdempotencyKeysTable;
+  usage_records: UsageRecordsTable;
+  audit_events: AuditEventsTable;
   chunk_changes: ChunkChangesTable;
   chat_rate_events: ChatRateEventsTable;
 }
@@ -40,6 +43,8 @@ export interface UsersTable {
   name: string | null;
   role: Generated<Role>;
   password_hash: string;
+  /** Tokens a day; null = the server's `USER_DAILY_TOKEN_LIMIT`. */
+  daily_token_limit: Generated<number | null>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }
@@ -65,6 +70,10 @@ export interface ApiKeysTable {
   created_at: Generated<Date>;
   expires_at: Date | null;
   last_used_at: Date | null;
+  /** null: every scope the owner's role has. */
+  scopes: JSONColumnType<Scope[] | null, string | null, string | null>;
+  /** null: every persona the owner may see. */
+  persona_ids: JSONColumnType<string[] | null, string | null, string | null>;
 }
 export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type NewApiKeyRow = Insertable<ApiKeysTable>;
@@ -72,7 +81,19 @@ export type NewApiKeyRow = Insertable<ApiKeysTable>;
 export interface LoginFailuresTable {
   id: Generated<number>;
   email: string;
+  /** The client address the attempt came from; null on rows from before it was kept. */
+  address: string | null;
   failed_at: Generated<Date>;
+}
+
+/**
+ * One row per account created, with the client address it came from: what the registration
+ * throttle counts. Kept in clear: see `registrationsRepository`.
+ */
+export interface RegistrationsTable {
+  id: Generated<number>;
+  address: string;
+  created_at: Generated<Date>;
 }
 
 export interface CollectionsTable {
@@ -182,6 +203,30 @@ export interface IdempotencyKeysTable {
 }
 export type IdempotencyKeyRow = Selectable<IdempotencyKeysTable>;
 
+export interface UsageRecordsTable {
+  id: Generated<string>;
+  user_id: string;
+  persona_id: string | null;
+  model: string;
+  outcome: 'completed' | 'failed' | 'aborted';
+  prompt_tokens: number;
+  completion_tokens: number;
+  created_at: Date;
+}
+export type NewUsageRecordRow = Insertable<UsageRecordsTable>;
+
+export interface AuditEventsTable {
+  id: Generated<string>;
+  at: Generated<Date>;
+  actor_id: string | null;
+  action: string;
+  target_type: string;
+  target_id: string | null;
+  ip: string | null;
+  request_id: string | null;
+}
+export type AuditEventRow = Selectable<AuditEventsTable>;
+export type NewAuditEventRow = Insertable<AuditEventsTable>;
 /**
  * The log of chunk additions and deletions every server process follows (written by triggers; see
  * the migration `chunk-change-log`). `xid` is xid8: read it as text (`xid::text`).

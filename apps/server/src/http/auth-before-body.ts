@@ -61,7 +61,7 @@ export function installAuthBeforeBody(
       if (trpcProcedures.every((p) => open.procedures.has(p))) return;
     } else if (pathname.startsWith('/api/')) {
       if (open.rest.has(pathname)) return;
-    } else return;
+    } else if (!pathname.startsWith('/v1/')) return;
     if (await authenticateOnce(request.raw.headers)) return;
     void reply.code(401).header('connection', 'close');
     if (trpcProcedures) {

@@ -64,7 +64,7 @@ export function registerChatStreamRoute(
       let events: AsyncIterator<ChatStreamEvent>;
       let first: IteratorResult<ChatStreamEvent>;
       try {
-        const context = await createContext({ req: request.raw });
+        const context = await createContext({ req: request });
         const wanted = idempotencyClaimOf(context, input);
         if (wanted) {
           const outcome = await context.services.idempotency.claim(wanted);

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
-import { errorBody } from './error-body';
+import { STATUS_TITLES } from '@personas/contracts';
+import { errorBody, PROBLEM_CONTENT_TYPE } from './error-body';
 
 /** What Node's HTTP parser refuses before Fastify sees a request, as a status and a detail. */
 function describe(error: NodeJS.ErrnoException): { status: number; detail: string } {
@@ -13,12 +14,6 @@ function describe(error: NodeJS.ErrnoException): { status: number; detail: strin
   }
 }
 
-const REASONS: Record<number, string> = {
-  400: 'Bad Request',
-  408: 'Request Timeout',
-  431: 'Request Header Fields Too Large',
-};
-
 /**
  * Fastify's `clientErrorHandler`: a header flood (431), a request not received in time (408) or
  * a malformed request answers in the error shape every route uses, then the socket closes.
@@ -30,11 +25,12 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Socket):
   }
   const { status, detail } = describe(error);
   const code = status === 408 ? 'TIMEOUT' : 'BAD_REQUEST';
-  const body = JSON.stringify(errorBody(code, detail));
+  // A problem body like every other error: the status it is sent with, not its code's default.
+  const body = JSON.stringify(errorBody(code, detail, { status }));
   socket.end(
-    `HTTP/1.1 ${status} ${REASONS[status]}\r\n` +
+    `HTTP/1.1 ${status} ${STATUS_TITLES[status]}\r\n` +
       'Connection: close\r\n' +
-      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Type: ${PROBLEM_CONTENT_TYPE}\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
 }

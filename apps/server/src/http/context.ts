@@ -17,10 +17,14 @@ export function bearerToken(headers: IncomingHttpHeaders): string | null {
   return match?.[1] ?? null;
 }
 
-/** What the context reads of a request: its headers and the address it came from. */
+/**
+ * What the context reads of a request: its headers and the client address. That is Fastify's
+ * `request.ip` (the socket's address, or the forwarded one when `TRUST_PROXY` trusts the peer),
+ * so both adapters and the SSE route hand over the Fastify request, never the raw one.
+ */
 interface ContextRequest {
   headers: IncomingHttpHeaders;
-  socket?: { remoteAddress?: string | undefined };
+  ip: string | undefined;
 }
 
 /** The header as sent, or null; repeated headers join with ", " and so fail the key's check. */
@@ -48,7 +52,8 @@ export function createContextFactory(services: Services, authenticateRequest: Au
       user,
       services,
       idempotencyKey: idempotencyKey(req.headers),
-      clientAddress: req.socket?.remoteAddress ?? 'unknown',
+      // Undefined only once the socket is gone: such requests share one bucket.
+      clientAddress: req.ip ?? 'unknown',
     };
   };
 }

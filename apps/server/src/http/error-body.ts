@@ -30,7 +30,7 @@ const isErrorCode = (code: unknown): code is ErrorCode =>
 export function errorBody(
   code: ErrorCode,
   detail: string,
-  extra: { issues?: InputIssue[]; reason?: string; status?: number } = {},
+  extra: { issues?: InputIssue[]; reason?: string; scope?: string; status?: number } = {},
 ): ErrorBody {
   // `status` only for a 4xx the host raises that has no code of its own (408, 431).
   const status = extra.status ?? ERROR_CODES[code];
@@ -41,15 +41,16 @@ export function errorBody(
     detail,
     code,
     ...(extra.reason ? { reason: extra.reason } : {}),
+    ...(extra.scope ? { scope: extra.scope } : {}),
     ...(extra.issues?.length ? { issues: extra.issues } : {}),
   };
 }
 
 /** A TRPCError as the client sees it: the error formatter's message and issues, never a stack. */
 export function errorBodyFromTrpcError(error: TRPCError): ErrorBody {
-  const { message, issues, reason } = publicErrorOf(error);
+  const { message, issues, reason, scope } = publicErrorOf(error);
   const code = isErrorCode(error.code) ? error.code : 'INTERNAL_SERVER_ERROR';
-  return errorBody(code, message, { issues, reason });
+  return errorBody(code, message, { issues, reason, scope });
 }
 
 /**
@@ -63,7 +64,7 @@ export function errorBodyFromAdapter(adapterBody: unknown): ErrorBody {
     message?: unknown;
     code?: unknown;
     reason?: unknown;
-    data?: { issues?: InputIssue[]; reason?: string };
+    data?: { issues?: InputIssue[]; reason?: string; scope?: string };
   };
   // Errors raised by the host itself (malformed JSON, body too large) are already in our shape.
   if (typeof body.detail === 'string' && isErrorCode(body.code)) {
@@ -76,7 +77,7 @@ export function errorBodyFromAdapter(adapterBody: unknown): ErrorBody {
   let detail = typeof body.message === 'string' ? body.message : 'Internal server error';
   if (issues?.length) detail = describeInputIssues(issues);
   if (code === 'INTERNAL_SERVER_ERROR') detail = 'Internal server error';
-  return errorBody(code, detail, { issues, reason: body.data?.reason });
+  return errorBody(code, detail, { issues, reason: body.data?.reason, scope: body.data?.scope });
 }
 
 /**
@@ -85,7 +86,8 @@ export function errorBodyFromAdapter(adapterBody: unknown): ErrorBody {
  */
 export function installProblemContentType(app: FastifyInstance): void {
   app.addHook('onSend', async (request, reply, payload) => {
-    if (reply.statusCode < 400 || request.url.startsWith('/trpc')) return payload;
+    // tRPC keeps its envelope, and `/v1` answers OpenAI's error shape (openai/errors.ts).
+    if (reply.statusCode < 400 || /^\/(trpc|v1)\//.test(request.url)) return payload;
     const type = reply.getHeader('content-type');
     if (typeof type === 'string' && type.startsWith('application/json')) {
       void reply.header('content-type', PROBLEM_CONTENT_TYPE);

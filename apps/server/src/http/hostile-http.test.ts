@@ -211,8 +211,13 @@ describe('slow and stalled clients', () => {
     const { socket, answer } = await rawSocket();
     socket.write(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Flood: ${'a'.repeat(64 * 1024)}\r\n\r\n`);
     const text = await within(5000, answer);
-    expect(text).toMatch(/^HTTP\/1\.1 431/);
-    expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))).toMatchObject({
+    expect(text).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+    expect(text).toMatch(/\r\nContent-Type: application\/problem\+json; charset=utf-8\r\n/);
+    // The body repeats the status it came with, as every problem body does.
+    expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))).toEqual({
+      type: 'about:blank',
+      title: 'Request Header Fields Too Large',
+      status: 431,
       code: 'BAD_REQUEST',
       detail: expect.stringMatching(/headers/),
     });

@@ -1,5 +1,6 @@
 /** One path pattern and the methods registered on it. */
 interface KnownRoute {
+  template: string;
   pattern: RegExp;
   methods: Set<string>;
 }
@@ -20,9 +21,15 @@ export class KnownRoutes {
    */
   add(path: string, methods: readonly string[]): void {
     this.#routes.push({
+      template: path,
       pattern: patternOf(path),
       methods: new Set(methods.map((m) => m.toUpperCase())),
     });
+  }
+
+  /** The template of the route a path falls under (`/api/personas/{persona_id}`), if any. */
+  templateOf(path: string): string | undefined {
+    return this.#routes.find((route) => route.pattern.test(path))?.template;
   }
 
   /** Whether some route on this path serves this method (HEAD wherever GET is served). */

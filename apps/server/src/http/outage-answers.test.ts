@@ -26,7 +26,7 @@ describe('while the database is unreachable', () => {
       throw lost;
     });
     const failure = await createContext({
-      req: { headers: { authorization: 'Bearer abc' } },
+      req: { headers: { authorization: 'Bearer abc' }, ip: '127.0.0.1' },
     }).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(TRPCError);
     expect(failure).toMatchObject({ code: 'SERVICE_UNAVAILABLE', cause: lost });

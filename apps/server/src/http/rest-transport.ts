@@ -69,6 +69,18 @@ export async function registerRestTransport(
         return payload;
       }
     });
+    // The adapter answers through `reply.send` but its handler resolves with nothing; while the
+    // async onSend hooks still run, Fastify reads that as "nothing sent" and sends again. The
+    // second write fails (ERR_HTTP_HEADERS_SENT), and a request that answered fine is logged as
+    // a 500 with a warning quoting its URL, query string and all. Returning the reply says it is
+    // answered (the adapter answers every request it is handed, or throws).
+    api.addHook('onRoute', (route) => {
+      const handler = route.handler;
+      route.handler = async function (request, reply) {
+        await handler.call(this, request, reply);
+        return reply;
+      };
+    });
     const options: CreateOpenApiFastifyPluginOptions<AppRouter> = {
       basePath: BASE_PATH,
       router: appRouter,

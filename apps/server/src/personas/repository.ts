@@ -49,7 +49,7 @@ export const personasRepository = {
   /** A page in `(created_at, id)` order (index `personas_created_at_id`); `offset` is deprecated. */
   async listVisible(
     db: Db,
-    actor: Pick<AuthUser, 'id' | 'role'>,
+    actor: Pick<AuthUser, 'id' | 'role' | 'personaIds'>,
     page: OffsetPageInput,
   ): Promise<{ rows: PersonaRecord[]; next_cursor: string | null }> {
     let query = personasWithCollections(db).select(
@@ -60,6 +60,8 @@ export const personasRepository = {
         eb.or([eb('personas.visibility', '=', 'public'), eb('personas.creator_id', '=', actor.id)]),
       );
     }
+    // An API key limited to some personas lists only those.
+    if (actor.personaIds) query = query.where('personas.id', 'in', [...actor.personaIds]);
     if (page.cursor) {
       const key = timeIdKey(page.cursor, { uuid: true });
       query = query.where(afterTimeId('personas.created_at', 'personas.id', key));

@@ -11,6 +11,7 @@ import {
   type Role,
   type Services,
 } from '@personas/contracts';
+import { auditRepository } from '../audit/repository';
 import { canReadCollection } from '../collections/access';
 import type { Db } from '../db/connect';
 import { isUuid } from '../lib/uuid';
@@ -52,11 +53,15 @@ function toPersonaDto(p: PersonaRecord): Persona {
   };
 }
 
-/** Private personas exist only for their creator and admins: everyone else gets a 404. */
-function canSeePersona(
-  actor: Pick<AuthUser, 'id' | 'role'>,
-  p: { visibility: string; creator_id: string },
-) {
+/** Who is asking to see a persona: a creator of one has no API-key limit. */
+type Viewer = Pick<AuthUser, 'id' | 'role'> & Partial<Pick<AuthUser, 'personaIds'>>;
+
+/**
+ * Private personas exist only for their creator and admins: everyone else gets a 404. An API key
+ * limited to some personas (`persona_ids`) sees only those, whoever owns it.
+ */
+function canSeePersona(actor: Viewer, p: { id: string; visibility: string; creator_id: string }) {
+  if (actor.personaIds && !actor.personaIds.includes(p.id)) return false;
   return p.visibility === 'public' || p.creator_id === actor.id || actor.role === 'admin';
 }
 
@@ -80,7 +85,7 @@ function assertThresholdFits(metric: QueryMetric, threshold: number) {
  */
 export async function findVisiblePersona(
   db: Db,
-  actor: Pick<AuthUser, 'id' | 'role'>,
+  actor: Viewer,
   personaId: string,
 ): Promise<VisiblePersona> {
   const persona = isUuid(personaId) ? await personasRepository.findById(db, personaId) : undefined;
@@ -131,7 +136,8 @@ export function createPersonasService(db: Db, opts: PersonasServiceOptions): Ser
   return {
     async owned(actor) {
       const rows = await personasRepository.listOwned(db, actor.id);
-      return Object.fromEntries(rows.map((r) => [r.id, r.name]));
+      const seen = rows.filter((r) => !actor.personaIds || actor.personaIds.includes(r.id));
+      return Object.fromEntries(seen.map((r) => [r.id, r.name]));
     },
 
     async build(actor, input) {
@@ -162,6 +168,11 @@ export function createPersonasService(db: Db, opts: PersonasServiceOptions): Ser
           rag_mode: input.rag?.mode ?? opts.defaultRagMode,
         });
         await personasRepository.setCollections(trx, inserted.id, collectionIds);
+        await auditRepository.record(trx, {
+          actorId: actor.id,
+          action: 'persona.created',
+          targetId: inserted.id,
+        });
         return inserted;
       });
       return {
@@ -214,6 +225,11 @@ export function createPersonasService(db: Db, opts: PersonasServiceOptions): Ser
           rag_mode: rag.mode,
         });
         if (collectionIds) await personasRepository.setCollections(trx, persona.id, collectionIds);
+        await auditRepository.record(trx, {
+          actorId: actor.id,
+          action: 'persona.updated',
+          targetId: persona.id,
+        });
       });
       return { message: 'Persona updated successfully' };
     },
@@ -223,7 +239,14 @@ export function createPersonasService(db: Db, opts: PersonasServiceOptions): Ser
       if (!canEditPersona(actor, persona)) {
         throw new ForbiddenError("Only the persona's creator or an admin may delete it");
       }
-      await personasRepository.delete(db, persona.id);
+      await db.transaction().execute(async (trx) => {
+        await personasRepository.delete(trx, persona.id);
+        await auditRepository.record(trx, {
+          actorId: actor.id,
+          action: 'persona.deleted',
+          targetId: persona.id,
+        });
+      });
       return { message: 'Persona deleted successfully' };
     },
 

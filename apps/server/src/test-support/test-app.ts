@@ -5,6 +5,7 @@ import { type App, createApp } from '../app';
 import { loadConfig } from '../env';
 import { type RestCall, restClient } from './rest-client';
 import { openTestDatabase, type TestDatabase } from './test-database';
+import { UNTHROTTLED_ADDRESS_ENV } from './throttle-env';
 
 export interface TestApp extends AsyncDisposable {
   /** The running app: another one after each `restart`. */
@@ -24,12 +25,21 @@ export interface TestApp extends AsyncDisposable {
  * The whole server on a fresh test database and data directory, not listening (use inject);
  * both are removed on dispose.
  */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string> = {},
+  opts: { clock?: () => Date } = {},
+): Promise<TestApp> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'personas-test-'));
   const database = await openTestDatabase();
   const start = () => {
-    const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dataDir, ...env });
-    return createApp({ ...config, database });
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      DATA_DIR: dataDir,
+      ...UNTHROTTLED_ADDRESS_ENV,
+      ...env,
+    });
+    return createApp({ ...config, database, clock: opts.clock });
   };
   const removeData = async () => {
     await database[Symbol.asyncDispose]();

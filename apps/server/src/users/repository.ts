@@ -54,6 +54,27 @@ export const usersRepository = {
     return result.numUpdatedRows > 0n;
   },
 
+  /** Whether any account is an admin (start-up warns when none is). */
+  async anyAdmin(db: Db): Promise<boolean> {
+    const row = await db
+      .selectFrom('users')
+      .select('id')
+      .where('role', '=', 'admin')
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  },
+
+  /** null: the server's default limit applies again. */
+  async setDailyTokenLimit(db: Db, id: string, limit: number | null): Promise<boolean> {
+    const result = await db
+      .updateTable('users')
+      .set({ daily_token_limit: limit, updated_at: new Date() })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  },
+
   async setPasswordHash(db: Db, id: string, passwordHash: string): Promise<boolean> {
     const result = await db
       .updateTable('users')

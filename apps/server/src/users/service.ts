@@ -1,7 +1,9 @@
 import { ForbiddenError, NotFoundError, type Role, type Services } from '@personas/contracts';
+import { auditRepository } from '../audit/repository';
 import { sessionsRepository } from '../auth/credentials-repository';
 import { hashPassword } from '../auth/passwords';
 import type { Db } from '../db/connect';
+import { isUuid } from '../lib/uuid';
 import { toUserDto } from './dto';
 import { usersRepository } from './repository';
 
@@ -16,6 +18,15 @@ export interface UsersServiceOptions {
   removeWithCollections: (userId: string, deleteUser: () => Promise<boolean>) => Promise<boolean>;
 }
 
+/**
+ * A user id as the database spells it. Postgres reads a uuid in any letter case, so
+ * `7B8C…` names the same row as `7b8c…`: ids from a path are lowered before they are compared
+ * with the caller's own, or an admin could delete or demote themself by shouting.
+ */
+function canonicalUserId(id: string): string {
+  return isUuid(id) ? id.toLowerCase() : id;
+}
+
 export function createUsersService(db: Db, opts: UsersServiceOptions): Services['users'] {
   return {
     async list(page) {
@@ -24,19 +35,60 @@ export function createUsersService(db: Db, opts: UsersServiceOptions): Services[
     },
 
     async setRole(actor, input) {
+      const userId = canonicalUserId(input.user_id);
       // Guards against an admin locking everyone (including themself) out by accident.
-      if (input.user_id === actor.id) throw new ForbiddenError(SELF_CHANGE);
-      const changed = await usersRepository.setRole(db, input.user_id, input.role);
-      if (!changed) throw new NotFoundError('User not found');
-      return { message: 'Role updated successfully', user_id: input.user_id, role: input.role };
+      if (userId === actor.id) throw new ForbiddenError(SELF_CHANGE);
+      await db.transaction().execute(async (trx) => {
+        const changed = await usersRepository.setRole(trx, userId, input.role);
+        if (!changed) throw new NotFoundError('User not found');
+        await auditRepository.record(trx, {
+          actorId: actor.id,
+          action: 'user.role_changed',
+          targetId: userId,
+        });
+      });
+      return { message: 'Role updated successfully', user_id: userId, role: input.role };
     },
 
-    async delete(actor, userId) {
+    async setQuota(actor, input) {
+      const userId = canonicalUserId(input.user_id);
+      await db.transaction().execute(async (trx) => {
+        const changed = await usersRepository.setDailyTokenLimit(
+          trx,
+          userId,
+          input.daily_token_limit,
+        );
+        if (!changed) throw new NotFoundError('User not found');
+        await auditRepository.record(trx, {
+          actorId: actor.id,
+          action: 'user.quota_changed',
+          targetId: userId,
+        });
+      });
+      return {
+        message: 'Quota updated successfully',
+        user_id: userId,
+        daily_token_limit: input.daily_token_limit,
+      };
+    },
+
+    async delete(actor, id) {
+      const userId = canonicalUserId(id);
       if (userId === actor.id) throw new ForbiddenError(SELF_CHANGE);
       // Sessions, keys, histories, personas and collections (with their chunks) go by cascade in
       // the same statement; the in-memory indexes of those collections are dropped after it.
       const deleted = await opts.removeWithCollections(userId, () =>
-        usersRepository.delete(db, userId),
+        db.transaction().execute(async (trx) => {
+          const gone = await usersRepository.delete(trx, userId);
+          if (gone) {
+            await auditRepository.record(trx, {
+              actorId: actor.id,
+              action: 'user.deleted',
+              targetId: userId,
+            });
+          }
+          return gone;
+        }),
       );
       if (!deleted) throw new NotFoundError('User not found');
       return { message: 'User deleted successfully' };

@@ -25,12 +25,12 @@ export const authRouter = {
         tags,
         summary: 'Create an account (role user) and sign in',
         protect: false,
-        errors: [f.registrationClosed, f.emailTaken],
+        errors: [f.registrationClosed, f.emailTaken, f.registrationThrottled],
       }),
     )
     .input(registerInputSchema)
     .output(authSessionSchema)
-    .mutation(({ ctx, input }) => ctx.services.auth.register(input)),
+    .mutation(({ ctx, input }) => ctx.services.auth.register(input, ctx.clientAddress)),
 
   login: publicProcedure
     .meta(
@@ -43,7 +43,7 @@ export const authRouter = {
     )
     .input(loginInputSchema)
     .output(authSessionSchema)
-    .mutation(({ ctx, input }) => ctx.services.auth.login(input)),
+    .mutation(({ ctx, input }) => ctx.services.auth.login(input, ctx.clientAddress)),
 
   logout: authedProcedure
     .meta(
@@ -71,6 +71,7 @@ export const authRouter = {
         idempotent: true,
         tags,
         summary: 'Create an API key for the signed-in user (the key is shown only here)',
+        errors: [f.scopeBeyondRole, f.keyPersonaNotFound],
       }),
     )
     .input(createApiKeyInputSchema)

@@ -2,7 +2,7 @@ import type { TRPCRouterRecord } from '@trpc/server';
 import { messageSchema } from '../common';
 import { type ApiTag, rest } from '../openapi';
 import { failures as f } from '../openapi-errors';
-import { authedProcedure, idempotent } from '../trpc';
+import { authedProcedure, idempotent, withTRPCErrors } from '../trpc';
 import {
   chatInputSchema,
   chatResponseSchema,
@@ -30,6 +30,7 @@ export const chatRouter = {
           f.personaNotFound,
           f.historyNotFound,
           f.chatRateLimited,
+          f.quotaExceeded,
           f.modelFailed,
           f.modelTimedOut,
         ],
@@ -39,9 +40,16 @@ export const chatRouter = {
     .output(chatResponseSchema)
     .mutation(({ ctx, input, signal }) => ctx.services.chat.send(ctx.user, input, signal)),
 
+  // A streaming mutation, not a subscription: tRPC sends a subscription's input in a GET URL,
+  // and chat content never travels in a URL (URLs are logged, cached and kept in histories). A
+  // mutation is a POST only (tRPC answers a GET with 405), its input in the body; its events
+  // stream to tRPC clients that use `httpBatchStreamLink`, and the SSE route reads them through
+  // the caller. No REST meta: that route is its REST face.
   stream: authedProcedure
     .input(chatInputSchema)
-    .subscription(({ ctx, input, signal }) => ctx.services.chat.stream(ctx.user, input, signal)),
+    .mutation(({ ctx, input, signal }) =>
+      withTRPCErrors(ctx.services.chat.stream(ctx.user, input, signal)),
+    ),
 
   personaHistories: authedProcedure
     .meta(

@@ -4,7 +4,13 @@ import { idSchema, messageSchema, offsetPageInputSchema } from '../common';
 import { type ApiTag, rest } from '../openapi';
 import { failures as f } from '../openapi-errors';
 import { adminProcedure } from '../trpc';
-import { roleChangedSchema, setRoleInputSchema, userListSchema } from './schemas';
+import {
+  quotaChangedSchema,
+  roleChangedSchema,
+  setQuotaInputSchema,
+  setRoleInputSchema,
+  userListSchema,
+} from './schemas';
 
 const tags: ApiTag[] = ['users'];
 
@@ -26,6 +32,18 @@ export const usersRouter = {
     .input(setRoleInputSchema)
     .output(roleChangedSchema)
     .mutation(({ ctx, input }) => ctx.services.users.setRole(ctx.user, input)),
+
+  setQuota: adminProcedure
+    .meta(
+      rest('PUT', '/users/{user_id}/quota', {
+        tags,
+        summary: "Set a user's daily token limit, or null for the server's default (admin)",
+        errors: [f.notAdmin, f.userNotFound],
+      }),
+    )
+    .input(setQuotaInputSchema)
+    .output(quotaChangedSchema)
+    .mutation(({ ctx, input }) => ctx.services.users.setQuota(ctx.user, input)),
 
   delete: adminProcedure
     .meta(
