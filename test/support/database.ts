@@ -7,11 +7,15 @@ const run = promisify(execFile);
 export interface ServerDatabase extends AsyncDisposable {
   /** Environment for `startServerProcess`: `DATABASE_URL`, or nothing for the embedded PGlite. */
   env: Record<string, string>;
+  /** The database's name and the server's URL (its `postgres` database), on Postgres. */
+  postgres?: { name: string; serverUrl: string };
   kind: 'pglite' | 'postgres';
 }
 
-async function psql(url: string, statement: string): Promise<void> {
-  await run('psql', [url, '-v', 'ON_ERROR_STOP=1', '-qAtc', statement]);
+/** Runs one statement through the `psql` client; resolves with its unaligned output. */
+export async function psql(url: string, statement: string): Promise<string> {
+  const { stdout } = await run('psql', [url, '-v', 'ON_ERROR_STOP=1', '-qAtc', statement]);
+  return stdout.trim();
 }
 
 /**
@@ -29,6 +33,7 @@ export async function serverDatabase(): Promise<ServerDatabase> {
   return {
     env: { DATABASE_URL: url.toString() },
     kind: 'postgres',
+    postgres: { name, serverUrl },
     async [Symbol.asyncDispose]() {
       await psql(serverUrl, `drop database if exists "${name}" with (force)`);
     },

@@ -13,7 +13,7 @@ import { installCors } from './http/cors';
 import { registerDocs } from './http/docs';
 import { installDrainingRefusal } from './http/draining';
 import { errorBody, installProblemContentType } from './http/error-body';
-import { registerHealth } from './http/health';
+import { type IndexHealth, registerHealth } from './http/health';
 import { installHostErrorHandlers } from './http/host-errors';
 import { installJsonDepthBound } from './http/json-depth';
 import { installOpenAiErrorShape } from './http/openai/errors';
@@ -28,6 +28,7 @@ import { installHttpMetrics, registerMetricsRoute } from './metrics/http-metrics
 import type { PoolStats } from './metrics/metrics';
 import { runWithRequestOrigin } from './lib/request-origin';
 import { createLogger, type Logger } from './logger';
+import type { ChunkIndexes } from './retrieval/chunk-indexes';
 import type { OpenReport } from './retrieval/vector/vector-index-store';
 import { createServices } from './services';
 import { usersRepository } from './users/repository';
@@ -48,6 +49,8 @@ export interface App extends AsyncDisposable {
     bootstrap: 'created' | 'promoted' | 'unchanged' | 'not configured';
     exists: boolean;
   };
+  /** The indexes as `/readyz` sees them, and `sync` to catch up with the change log now. */
+  indexes: IndexHealth & Pick<ChunkIndexes, 'sync'>;
   /** Stops accepting, answers what is in flight, then closes the database. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -163,7 +166,7 @@ async function startApp(config: AppConfig, logger: Logger, cleanup: CleanupStack
   const authenticateRequest = authenticatePerRequest(authenticate);
   installAuthBeforeBody(http, authenticateRequest);
   installJsonDepthBound(http);
-  registerHealth(http, db, wired.indexReport);
+  registerHealth(http, db, wired.indexes);
   const createContext = createContextFactory(services, authenticateRequest);
   await registerTrpcTransport(http, createContext);
   registerChatStreamRoute(http, createContext);
@@ -180,8 +183,9 @@ async function startApp(config: AppConfig, logger: Logger, cleanup: CleanupStack
     databaseKind: kind,
     services,
     authenticate,
-    indexReport: wired.indexReport,
     admin: { bootstrap: adminBootstrap, exists: await usersRepository.anyAdmin(db) },
+    indexReport: wired.indexes.report,
+    indexes: wired.indexes,
     close,
     [Symbol.asyncDispose]: close,
   };

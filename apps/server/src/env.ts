@@ -88,6 +88,16 @@ const envSchema = z
       })
       .describe('empty → no cross-origin access'),
     IDEMPOTENCY_TTL_HOURS: z.coerce.number().int().min(1).max(720).default(24),
+    // Each process's indexes follow the change log in Postgres: woken by NOTIFY, and checked this
+    // often anyway (a missed notification, a silently dead connection).
+    INDEX_SYNC_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+    // Index files are checkpoints of the log: written after this many changed chunks, or this
+    // long after their first unsaved change (0: only at shutdown and by count).
+    INDEX_CHECKPOINT_CHANGES: z.coerce.number().int().min(1).default(10_000),
+    INDEX_CHECKPOINT_SECONDS: z.coerce.number().int().min(0).default(300),
+    // Log rows older than this are deleted (0: never); a checkpoint older than the trimmed part of
+    // the log is checked against the table at the next start, and rebuilt if it differs.
+    CHANGE_LOG_RETENTION_HOURS: z.coerce.number().int().min(0).default(168),
   })
   .refine((e) => Boolean(e.ADMIN_EMAIL) === Boolean(e.ADMIN_PASSWORD), {
     message: 'ADMIN_EMAIL and ADMIN_PASSWORD must be set together',
@@ -159,6 +169,14 @@ const envSchema = z
     },
     /** Whose `X-Forwarded-For` names the client address (the throttles' key), if anyone's. */
     trustProxy: e.TRUST_PROXY,
+    indexes: {
+      syncIntervalMs: e.INDEX_SYNC_INTERVAL_MS,
+      checkpointChanges: e.INDEX_CHECKPOINT_CHANGES,
+      checkpointIntervalMs:
+        e.INDEX_CHECKPOINT_SECONDS === 0 ? null : e.INDEX_CHECKPOINT_SECONDS * 1000,
+      changeLogRetentionMs:
+        e.CHANGE_LOG_RETENTION_HOURS === 0 ? null : e.CHANGE_LOG_RETENTION_HOURS * 3_600_000,
+    },
     /** Browser origins allowed to call the API cross-origin, exactly as browsers send them. */
     corsOrigins: e.CORS_ORIGINS,
   }));

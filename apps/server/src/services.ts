@@ -22,6 +22,7 @@ import { startRetention } from './lib/retention';
 import type { Logger } from './logger';
 import { createPersonasService, findVisiblePersona } from './personas/service';
 import { createEmbedder, createLanguageModel } from './providers';
+import { listenForChanges } from './retrieval/change-log/change-listener';
 import { openChunkIndexes } from './retrieval/chunk-indexes';
 import { createRetriever } from './retrieval/retriever';
 import { createSystemService } from './system/service';
@@ -46,7 +47,16 @@ export async function createServices(
   const metrics = createMetrics();
   const embedder = createEmbedder(config);
   const llm = instrumentLanguageModel(createLanguageModel(config), metrics);
-  const indexes = await openChunkIndexes(db, config.dataDir, logger);
+  const { databaseUrl } = config;
+  const indexes = await openChunkIndexes(db, config.dataDir, logger, {
+    // Postgres wakes every process at each commit; PGlite is one process, its own writes are
+    // applied as they commit, and the periodic check is all it needs.
+    listen: databaseUrl ? (wake) => listenForChanges(databaseUrl, wake, logger) : undefined,
+    syncIntervalMs: config.indexes.syncIntervalMs,
+    checkpointChanges: config.indexes.checkpointChanges,
+    checkpointIntervalMs: config.indexes.checkpointIntervalMs,
+    logRetentionMs: config.indexes.changeLogRetentionMs,
+  });
   const retrieve = instrumentRetriever(createRetriever(db, embedder, indexes), metrics);
   const now = config.clock ?? (() => new Date());
   const quota = createQuota(db, { defaultDailyLimit: config.userDailyTokenLimit, now });
@@ -100,7 +110,10 @@ export async function createServices(
       retrieve,
       embeddingModel: embedder.model,
       historyBudgetTokens: config.chatHistoryBudgetTokens,
-      takeRateLimit: createRateLimiter({ limit: config.chatRateLimitPerMinute, windowMs: 60_000 }),
+      takeRateLimit: createRateLimiter(db, {
+        limit: config.chatRateLimitPerMinute,
+        windowMs: 60_000,
+      }),
       quota,
     }),
     usage: createUsageService(db, { now }),
@@ -118,5 +131,5 @@ export async function createServices(
     retention.stop();
     await indexes.close();
   };
-  return { services, authenticate, indexReport: indexes.report, metrics, close };
+  return { services, authenticate, indexes, metrics, close };
 }

@@ -76,7 +76,7 @@ function chatService(llm: LanguageModel) {
     retrieve: async () => [],
     embeddingModel: 'offline',
     historyBudgetTokens: 3000,
-    takeRateLimit: () => {},
+    takeRateLimit: async () => {},
     quota: { check: async () => {}, now: () => new Date() },
   });
 }

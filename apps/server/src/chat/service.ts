@@ -58,7 +58,7 @@ export interface ChatServiceOptions {
   /** The embedding model of this server: collections built with another are left out. */
   embeddingModel: string;
   historyBudgetTokens: number;
-  takeRateLimit: (userId: string) => void;
+  takeRateLimit: (userId: string) => Promise<void>;
   /** Today's token quota, checked before the model is called; its clock stamps usage. */
   quota: Pick<Quota, 'check' | 'now'>;
 }
@@ -202,7 +202,7 @@ export function createChatService(db: Db, opts: ChatServiceOptions): Services['c
       history = await findOwnedHistory(actor, source.historyId);
       if (history.persona_id !== persona.id) throw new NotFoundError(HISTORY_NOT_FOUND);
     }
-    opts.takeRateLimit(actor.id);
+    await opts.takeRateLimit(actor.id);
     await opts.quota.check(actor.id);
 
     const hits = await opts.retrieve({

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Embedder } from '../ingestion/embeddings/embedder';
 import { createHashingEmbedder } from '../ingestion/embeddings/hashing-embedder';
 import { createLogger } from '../logger';
+import { changeLogRepository } from '../retrieval/change-log/change-log-repository';
 import { openChunkIndexes } from '../retrieval/chunk-indexes';
 import { createRetriever } from '../retrieval/retriever';
 import { type Actor, adminActor, createActor, TEST_ADMIN_ENV } from '../test-support/actors';
@@ -385,26 +386,67 @@ describe('deletion and restarts', () => {
     });
   });
 
-  it('repairs at start an index that missed chunks committed just before a crash', async () => {
+  /** Restarts from the index files as they were before `change` (committed): a crash after it. */
+  async function restartFromFilesBefore(
+    change: () => Promise<void>,
+    whileDown?: () => Promise<void>,
+  ) {
     await t.restart();
     const snapshot = await mkdtemp(path.join(tmpdir(), 'personas-index-snapshot-'));
     await cp(path.join(t.dataDir, 'indexes'), snapshot, { recursive: true });
-    await addDocument('harbour', {
-      file_name: 'late.txt',
-      content: 'The ferry timetable changes on the first of March.',
-    });
+    await change();
     await t.restart(async () => {
       // The crash: the commit happened, but the index on disk is the one from before it.
       await rm(path.join(t.dataDir, 'indexes'), { recursive: true, force: true });
       await cp(snapshot, path.join(t.dataDir, 'indexes'), { recursive: true });
       await rm(snapshot, { recursive: true, force: true });
+      await whileDown?.();
     });
-    expect(Object.values(t.app.indexReport.reasons).join(' ')).toMatch(/stale/);
+  }
+
+  it('replays the change log at start into an index that missed chunks committed just before a crash', async () => {
+    await restartFromFilesBefore(async () => {
+      await addDocument('harbour', {
+        file_name: 'late.txt',
+        content: 'The ferry timetable changes on the first of March.',
+      });
+    });
+    expect(t.app.indexReport.rebuilt).toEqual([]);
+    expect(t.app.indexReport.replayed.length).toBeGreaterThan(0);
+    const ready = await t.app.http.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.json()).toMatchObject({
+      status: 'ready',
+      replayed: t.app.indexReport.replayed.length,
+      vector_indexes: { rebuilt: 0 },
+      lag: { changes: 0 },
+    });
     const hits = await search('harbour', {
       query: 'ferry timetable March',
       top_k: 1,
       mode: 'vector',
     });
     expect(hits[0]?.file_name).toBe('late.txt');
+  });
+
+  it('compares the file with the table, and rebuilds it, when the log since its checkpoint was trimmed', async () => {
+    await restartFromFilesBefore(
+      async () => {
+        await addDocument('harbour', {
+          file_name: 'later.txt',
+          content: 'The lighthouse keeper winds the lamp clock at dusk.',
+        });
+      },
+      async () => {
+        await changeLogRepository.trimOlderThan(t.database.db, new Date(Date.now() + 60_000));
+      },
+    );
+    expect(t.app.indexReport.replayed).toEqual([]);
+    expect(Object.values(t.app.indexReport.reasons).join(' ')).toMatch(/stale/);
+    const hits = await search('harbour', {
+      query: 'lighthouse keeper lamp clock',
+      top_k: 1,
+      mode: 'vector',
+    });
+    expect(hits[0]?.file_name).toBe('later.txt');
   });
 });

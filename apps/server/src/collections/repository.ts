@@ -214,6 +214,31 @@ export const collectionsRepository = {
     return rows.map((r) => ({ label: Number(r.id), vector: decodeVector(r.embedding) }));
   },
 
+  /**
+   * The chunks among `ids` that still exist in the collection, with what both indexes need: the
+   * vector, and the text as embedded. Chunks deleted since are simply absent.
+   */
+  async chunkIndexItems(
+    db: Db,
+    collectionId: string,
+    ids: readonly number[],
+  ): Promise<{ label: number; vector: number[]; headingPath: string[]; text: string }[]> {
+    if (ids.length === 0) return [];
+    const rows = await db
+      .selectFrom('chunks')
+      .select(['id', 'embedding', 'heading_path', 'text'])
+      .where('collection_id', '=', collectionId)
+      .where('id', 'in', ids)
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => ({
+      label: Number(r.id),
+      vector: decodeVector(r.embedding),
+      headingPath: r.heading_path,
+      text: r.text,
+    }));
+  },
+
   /** One keyset page of a collection's searchable texts (heading path and text, as embedded). */
   async chunkTextsAfter(
     db: Db,

@@ -62,9 +62,11 @@ export function createCollectionsService(
   opts: CollectionsServiceOptions,
 ): Services['collections'] {
   const { embedder, indexes } = opts;
-  // One ingestion or deletion per collection at a time, so the indexes change in the order the
-  // table did: an ingestion that commits just before a deletion has updated the indexes before
-  // they are dropped, and cannot recreate them after. (Unique paths rest on the unique index.)
+  // One ingestion or deletion per collection at a time in this process. The indexes no longer
+  // depend on it — they follow the change log, whose application is order-insensitive (a dropped
+  // collection's additions are ignored), also for writers in other processes — but it keeps this
+  // process's own writes to a collection from contending on the same rows and the same doc_path.
+  // (Unique paths rest on the unique index.)
   const collectionLock = opts.collectionLock ?? new KeyedMutex();
 
   /** A collection the actor may not read does not exist for them (404). */
@@ -147,7 +149,8 @@ export function createCollectionsService(
     async delete(actor, name) {
       const collection = await findOwned(actor, name);
       await collectionLock.run(collection.id, async () => {
-        // Documents, chunks and persona links go by cascade, in one statement.
+        // Documents, chunks and persona links go by cascade, in one statement; the change log
+        // records the drop in the same transaction, for this process and every other.
         await db.transaction().execute(async (trx) => {
           await collectionsRepository.delete(trx, collection.id);
           await auditRepository.record(trx, {
@@ -156,7 +159,7 @@ export function createCollectionsService(
             targetId: collection.id,
           });
         });
-        await indexes.drop(collection.id);
+        await indexes.sync();
       });
       return { message: 'Collection deleted successfully' };
     },
@@ -184,16 +187,14 @@ export function createCollectionsService(
       const sha256 = createHash('sha256').update(input.content).digest('hex');
 
       return collectionLock.run(collection.id, async () => {
-        // Postgres first, in one transaction; the indexes follow. A crash in between leaves the
-        // indexes behind the table, which the next start detects and repairs.
+        // Postgres first, in one transaction (with its change-log rows); the indexes follow the
+        // log. A crash in between leaves the indexes behind the log, which the next start replays.
         const store = () =>
           db.transaction().execute(async (trx) => {
             const existing = docPath
               ? await collectionsRepository.findDocumentByPath(trx, collection.id, docPath)
               : undefined;
-            const replaced = existing
-              ? await collectionsRepository.deleteDocument(trx, existing.id)
-              : [];
+            if (existing) await collectionsRepository.deleteDocument(trx, existing.id);
             const document = await collectionsRepository.insertDocument(trx, {
               collection_id: collection.id,
               file_name: input.file_name,
@@ -219,9 +220,9 @@ export function createCollectionsService(
               action: 'document.added',
               targetId: document.id,
             });
-            return { documentId: document.id, replacedLabels: replaced, labels: ids };
+            return { documentId: document.id, labels: ids };
           });
-        const { documentId, replacedLabels, labels } = await store()
+        const { documentId, labels } = await store()
           // A writer outside this process (another server on the same database) committed the
           // same doc_path after our lookup: the unique index refused ours. Once more finds and
           // replaces theirs, as if the uploads had come one after the other.
@@ -237,9 +238,8 @@ export function createCollectionsService(
             }
             throw error;
           });
-        if (replacedLabels.length > 0) await indexes.remove(collection.id, replacedLabels);
-        await indexes.add(
-          collection.id,
+        // Read your own writes: searchable through this process before it answers.
+        await indexes.sync(
           labels.map((label, i) => ({
             label,
             vector: vectors[i]!,
@@ -277,16 +277,15 @@ export function createCollectionsService(
         : undefined;
       if (!document) throw new NotFoundError('Document not found');
       await collectionLock.run(collection.id, async () => {
-        const labels = await db.transaction().execute(async (trx) => {
-          const removed = await collectionsRepository.deleteDocument(trx, document.id);
+        await db.transaction().execute(async (trx) => {
+          await collectionsRepository.deleteDocument(trx, document.id);
           await auditRepository.record(trx, {
             actorId: actor.id,
             action: 'document.deleted',
             targetId: document.id,
           });
-          return removed;
         });
-        await indexes.remove(collection.id, labels);
+        await indexes.sync();
       });
       return { message: 'Document deleted successfully' };
     },
@@ -310,13 +309,13 @@ export function createCollectionsService(
 
 /**
  * Deletion of an owner (a user) with their collections, for the users service. It holds the lock
- * of every collection the owner has while `deleteOwner` runs (its cascade removes them), so an
- * ingestion that commits just before has updated the indexes and none can commit after; then it
- * drops those collections' indexes.
+ * of every collection the owner has while `deleteOwner` runs (its cascade removes them, and the
+ * change log records the drops in the same transaction); then it applies the log, so those
+ * collections' indexes are gone before it answers.
  */
 export function createOwnerCollectionsRemoval(
   db: Db,
-  opts: { collectionLock: KeyedMutex; indexes: Pick<ChunkIndexes, 'drop'> },
+  opts: { collectionLock: KeyedMutex; indexes: Pick<ChunkIndexes, 'sync'> },
 ) {
   return async function removeWithOwner(
     ownerId: string,
@@ -328,7 +327,8 @@ export function createOwnerCollectionsRemoval(
       (inner, id) => () => opts.collectionLock.run(id, inner),
       async () => {
         const deleted = await deleteOwner();
-        if (deleted) for (const id of ids) await opts.indexes.drop(id);
+        // The cascade's drops are in the change log; apply them before answering.
+        if (deleted) await opts.indexes.sync();
         return deleted;
       },
     );

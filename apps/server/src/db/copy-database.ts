@@ -86,6 +86,12 @@ export async function copyDatabase<S, T>(
       );
     }
 
+    // Triggers of our own (the chunk change log) would write rows the copy brings over anyway:
+    // off while copying, inside this transaction; foreign-key checks (system triggers) stay on.
+    for (const table of order.tables) {
+      await sql`alter table ${sql.id(table)} disable trigger user`.execute(tx);
+    }
+
     const copied: CopySummary['tables'] = [];
     const expected = new Map<string, number>();
     await source.transaction().execute(async (sx) => {
@@ -106,6 +112,10 @@ export async function copyDatabase<S, T>(
       await sql`alter table ${sql.id(key.table)} add constraint ${sql.id(key.constraint)} ${sql.raw(key.definition)}`.execute(
         tx,
       );
+    }
+
+    for (const table of order.tables) {
+      await sql`alter table ${sql.id(table)} enable trigger user`.execute(tx);
     }
 
     const sequences = await copySequences(source, tx);

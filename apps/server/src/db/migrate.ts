@@ -15,6 +15,8 @@ import * as listKeysetIndexes from './migrations/2026-12-02T00-50-00-list-keyset
 import * as idempotencyKeys from './migrations/2026-12-07T12-00-00-idempotency-keys';
 import * as addressThrottles from './migrations/2026-12-07T13-00-00-address-throttles';
 import * as governance from './migrations/2026-12-07T15-00-00-governance';
+import * as chunkChangeLog from './migrations/2026-12-07T16-00-00-chunk-change-log';
+import * as chatRateEvents from './migrations/2026-12-07T16-10-00-chat-rate-events';
 
 /**
  * Migrations are listed here rather than read from a folder at run time, so they work the same
@@ -31,6 +33,8 @@ const migrations: Record<string, Migration> = {
   '2026-12-07T12-00-00-idempotency-keys': idempotencyKeys,
   '2026-12-07T13-00-00-address-throttles': addressThrottles,
   '2026-12-07T15-00-00-governance': governance,
+  '2026-12-07T16-00-00-chunk-change-log': chunkChangeLog,
+  '2026-12-07T16-10-00-chat-rate-events': chatRateEvents,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

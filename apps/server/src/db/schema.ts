@@ -26,6 +26,8 @@ export interface Database {
   idempotency_keys: IdempotencyKeysTable;
   usage_records: UsageRecordsTable;
   audit_events: AuditEventsTable;
+  chunk_changes: ChunkChangesTable;
+  chat_rate_events: ChatRateEventsTable;
 }
 
 /** Key/value facts about this database (e.g. when it was first migrated). */
@@ -225,3 +227,23 @@ export interface AuditEventsTable {
 }
 export type AuditEventRow = Selectable<AuditEventsTable>;
 export type NewAuditEventRow = Insertable<AuditEventsTable>;
+/**
+ * The log of chunk additions and deletions every server process follows (written by triggers; see
+ * the migration `chunk-change-log`). `xid` is xid8: read it as text (`xid::text`).
+ */
+export interface ChunkChangesTable {
+  id: Generated<number>;
+  xid: Generated<string>;
+  collection_id: string;
+  kind: 'add' | 'remove' | 'drop';
+  /** int8[]: numbers on PGlite, strings on pg; map with Number. */
+  chunk_ids: Generated<(number | string)[]>;
+  created_at: Generated<Date>;
+}
+
+/** One accepted chat message, counted by the shared sliding-window rate limit. */
+export interface ChatRateEventsTable {
+  id: Generated<number>;
+  rate_key: string;
+  at: Date;
+}

@@ -2,32 +2,44 @@ import type { FastifyInstance } from 'fastify';
 import type { Db } from '../db/connect';
 import { DATABASE_RETRY_AFTER_SECONDS } from '../db/errors';
 import { pingDatabase } from '../db/ping';
-import type { OpenReport } from '../retrieval/vector/vector-index-store';
+import type { IndexStatus } from '../retrieval/chunk-indexes';
 import { errorBody } from './error-body';
 
+/** What `/readyz` reports about this process's indexes. */
+export interface IndexHealth {
+  status(): IndexStatus;
+  /** How far the indexes are behind the change log in Postgres (reads the database). */
+  lag(): Promise<{ changes: number; seconds: number }>;
+}
+
 /**
- * `/healthz`: the process answers. `/readyz`: the database answers too, and the vector indexes
- * (verified or rebuilt before the server listens) are reported by what happened to them.
+ * `/healthz`: the process answers. `/readyz`: the database answers too; it reports what happened
+ * to the vector indexes at start (`loaded` from their files, `rebuilt` in full, `replayed`: loaded
+ * from a checkpoint and brought up to date from the change log) and `lag`, how far this process's
+ * indexes are behind Postgres right now (log rows not yet applied, and the age of the oldest).
  */
-export function registerHealth(app: FastifyInstance, db: Db, indexes: OpenReport): void {
+export function registerHealth(app: FastifyInstance, db: Db, indexes: IndexHealth): void {
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
   app.get('/readyz', { logLevel: 'warn' }, async (request, reply) => {
+    const { loaded, replayed, rebuilt, lexical } = indexes.status();
+    const members = { vector_indexes: { loaded, rebuilt }, replayed, lexical_indexes: lexical };
     try {
       await pingDatabase(db);
-      return {
-        status: 'ready',
-        vector_indexes: { loaded: indexes.loaded.length, rebuilt: indexes.rebuilt.length },
-      };
+      const lag = await indexes.lag();
+      return { status: 'ready', ...members, lag };
     } catch (err) {
       request.log.warn({ err }, 'database not reachable');
       return reply
         .code(503)
         .header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS))
-        .send(
-          errorBody('SERVICE_UNAVAILABLE', 'Database is not reachable', {
+        .send({
+          ...errorBody('SERVICE_UNAVAILABLE', 'Database is not reachable', {
             reason: 'database_unreachable',
           }),
-        );
+          status: 503,
+          ...members,
+          lag: null,
+        });
     }
   });
 }

@@ -30,7 +30,13 @@ describe('the HTTP host', () => {
     expect(health.json()).toEqual({ status: 'ok' });
     const ready = await t.app.http.inject({ method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(200);
-    expect(ready.json()).toEqual({ status: 'ready', vector_indexes: { loaded: 0, rebuilt: 0 } });
+    expect(ready.json()).toEqual({
+      status: 'ready',
+      vector_indexes: { loaded: 0, rebuilt: 0 },
+      replayed: 0,
+      lexical_indexes: { loaded: 0, rebuilt: 0 },
+      lag: { changes: 0, seconds: 0 },
+    });
   });
 
   it('serves the same procedure over REST and tRPC', async () => {

@@ -40,7 +40,15 @@ describe('while the database is unreachable', () => {
     );
     const app = Fastify();
     try {
-      registerHealth(app, db, { loaded: [], rebuilt: [], reasons: {}, removedFiles: [] });
+      registerHealth(app, db, {
+        status: () => ({
+          loaded: 0,
+          replayed: 0,
+          rebuilt: 0,
+          lexical: { loaded: 0, rebuilt: 0 },
+        }),
+        lag: async () => ({ changes: 0, seconds: 0 }),
+      });
       const ready = await app.inject({ method: 'GET', url: '/readyz' });
       expect(ready.statusCode).toBe(503);
       expect(ready.headers['retry-after']).toBe('2');

@@ -216,25 +216,34 @@ describe('after a restart both sides agree with Postgres', () => {
     await expectHybridFindsWhatVectorMisses(CODE_QUERY);
   });
 
-  it('when the vector index file predates an addition and a deletion committed before a crash', async () => {
-    const directory = path.join(t.dataDir, 'indexes');
+  it('when the index files predate an addition and a deletion committed before a crash (replayed from the log)', async () => {
+    const directories = ['indexes', 'lexical-indexes'].map((d) => path.join(t.dataDir, d));
     const snapshot = await mkdtemp(path.join(tmpdir(), 'personas-hybrid-snapshot-'));
     try {
-      await cp(directory, snapshot, { recursive: true });
+      await t.restart(); // both kinds of index files written
+      for (const [i, directory] of directories.entries()) {
+        await cp(directory, path.join(snapshot, String(i)), { recursive: true });
+      }
       await addDocument({
         file_name: 'stove-notice.txt',
         content: 'Stove notice: the MV-5120 burner valve sticks in frost; swap it for the new one.',
       });
       await deleteDocument('warranty.txt');
       await t.restart(async () => {
-        // The crash: Postgres has both changes, the index file on disk has neither.
-        await rm(directory, { recursive: true, force: true });
-        await cp(snapshot, directory, { recursive: true });
+        // The crash: Postgres has both changes, the index files on disk have neither.
+        for (const [i, directory] of directories.entries()) {
+          await rm(directory, { recursive: true, force: true });
+          await cp(path.join(snapshot, String(i)), directory, { recursive: true });
+        }
       });
     } finally {
       await rm(snapshot, { recursive: true, force: true });
     }
-    expect(t.app.indexReport.reasons[collectionId]).toMatch(/stale/);
+    // A checkpoint: loaded, and the change log since it replayed; not rebuilt.
+    expect(t.app.indexReport.replayed).toContain(collectionId);
+    expect(t.app.indexReport.rebuilt).not.toContain(collectionId);
+    // The lexical side too: its image loaded, not rebuilt from the table.
+    expect(t.app.indexes.status().lexical).toEqual({ loaded: 1, rebuilt: 0 });
     await expectBothSidesAgreeWithPostgres();
     expect((await search('Is there a fix for MV-5120?', 'hybrid'))[0]).toBe('stove-notice.txt');
     expect(indexes().lexical(collectionId, 'warranty', 10)).toEqual([]);

@@ -28,6 +28,14 @@ const sidecarSchema = z.object({
   checksum: z.string(),
   /** Labels whose slot is marked deleted; every other label in the file is live. */
   deletedLabels: z.array(z.number().int().nonnegative()),
+  /**
+   * The change-log position the index covers (an xid8 watermark, in decimal): every change below
+   * it is in the file. A start replays the log from here. Absent in files written before the log.
+   */
+  position: z
+    .string()
+    .regex(/^[0-9]{1,20}$/)
+    .optional(),
   bytes: z.number().int().nonnegative(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
 });

@@ -18,6 +18,7 @@ const randomVector = () => normalize(Array.from({ length: DIMS }, () => random()
 class FakeChunkSource implements ChunkVectorSource {
   readonly collections = new Map<string, Map<number, number[]>>();
   readonly reads: string[] = [];
+  log?: ChunkVectorSource['log'];
 
   put(collectionId: string, items: VectorItem[]): void {
     const chunks = this.collections.get(collectionId) ?? new Map<number, number[]>();
@@ -305,5 +306,78 @@ describe('VectorIndexStore changes', () => {
     await store.openAll();
     await store.close();
     await expect(async () => store.add('alpha', makeChunks(1, 1))).rejects.toThrow(/closed/);
+  });
+});
+
+describe('checkpoints of a change log', () => {
+  /** The fake source with a log whose watermark and trimmed-below mark the test sets. */
+  function withLog(log: { position: bigint; trimmedBelow: bigint }) {
+    source.log = {
+      position: async () => log.position,
+      trimmedBelow: async () => log.trimmedBelow,
+    };
+    return log;
+  }
+  const positionOnDisk = async (collectionId: string) =>
+    (
+      JSON.parse(await readFile(sidecarPath(path.join(dir, `${collectionId}.hnsw`)), 'utf8')) as {
+        position?: string;
+      }
+    ).position;
+
+  it('records the log position in each file, and loads such a file without reading the table', async () => {
+    const log = withLog({ position: 100n, trimmedBelow: 0n });
+    const first = newStore();
+    const opened = await first.openAll();
+    expect(opened.position).toBe(100n);
+    expect(await positionOnDisk('alpha')).toBe('100'); // rebuilt at the start position
+    first.setPosition(140n);
+    await first.add('alpha', makeChunks(5000, 3));
+    await first.close();
+    expect(await positionOnDisk('alpha')).toBe('140');
+
+    log.position = 200n;
+    const fingerprint = vi.spyOn(source, 'fingerprint');
+    const second = newStore();
+    const report = await second.openAll();
+    expect(report.replayed.sort()).toEqual(['alpha', 'beta', 'empty']);
+    expect(report.rebuilt).toEqual([]);
+    // The oldest checkpoint: the log is replayed from there.
+    expect(report.position).toBe(100n);
+    expect(fingerprint).not.toHaveBeenCalled();
+    expect(second.get('alpha')!.count).toBe(303);
+  });
+
+  it('compares a checkpoint with the table when the log since it was trimmed', async () => {
+    const log = withLog({ position: 100n, trimmedBelow: 0n });
+    await newStore().openAll();
+    await stores.pop()!.close();
+    log.trimmedBelow = 150n;
+    log.position = 300n;
+    source.put('beta', makeChunks(2000, 1)); // changed while its log was trimmed
+    const report = await newStore().openAll();
+    expect(report.replayed).toEqual([]);
+    expect(report.loaded.sort()).toEqual(['alpha', 'empty']);
+    expect(report.rebuilt).toEqual(['beta']);
+    expect(report.reasons.beta).toMatch(/stale/);
+    expect(report.position).toBe(300n);
+  });
+
+  it('writes an index once persistAfterChanges points changed, however soon', async () => {
+    withLog({ position: 1n, trimmedBelow: 0n });
+    const store = new VectorIndexStore({
+      directory: dir,
+      source,
+      persistDelayMs: null,
+      persistAfterChanges: 10,
+      onPersistError: (error) => backgroundErrors.push(error),
+    });
+    stores.push(store);
+    await store.openAll();
+    store.setPosition(7n);
+    await store.add('beta', makeChunks(3000, 4));
+    expect(await positionOnDisk('beta')).toBe('1'); // 4 changes: not yet
+    await store.add('beta', makeChunks(3100, 6));
+    await vi.waitFor(async () => expect(await positionOnDisk('beta')).toBe('7'), WAIT);
   });
 });

@@ -27,6 +27,17 @@ export interface ChunkVectorSource {
   fingerprint(collectionId: string): Promise<{ count: number; checksum: string }>;
   /** All chunk vectors of a collection as `{label: chunk id, vector}`, in batches of about `batchSize`. */
   vectors(collectionId: string, batchSize: number): AsyncIterable<VectorItem[]>;
+  /**
+   * The change log the indexes follow, when there is one: files then record the log position they
+   * cover, and a file whose position the log still holds is loaded without comparing it with the
+   * table (the log since that position brings it up to date).
+   */
+  log?: {
+    /** The current safe watermark: every change below it has committed or never will. */
+    position(): Promise<bigint>;
+    /** Every change below this may have been trimmed from the log. */
+    trimmedBelow(): Promise<bigint>;
+  };
 }
 
 export interface VectorIndexStoreOptions {
@@ -39,27 +50,48 @@ export interface VectorIndexStoreOptions {
   /**
    * A changed index is written this long after its first unsaved change (then again after the
    * next one): bounded staleness without writing a large file on every document. `null` writes
-   * only on `persist`, `persistAll` and `close`. Default 5000 ms. Staleness is never data loss:
-   * an index behind Postgres is rebuilt at the next start.
+   * only on `persist`, `persistAll`, `close` and after `persistAfterChanges`. Default 5000 ms.
+   * Staleness is never data loss: an index behind Postgres is brought up to date at the next
+   * start (from the change log, or by a rebuild).
    */
   persistDelayMs?: number | null;
+  /**
+   * A changed index is also written once this many points were added or removed since it was
+   * last written, however soon. Default: never by count.
+   */
+  persistAfterChanges?: number;
   /**
    * Background writes have no caller to reject; they report here (the server passes its logger).
    * Reporting is all that is needed: the index stays marked unsaved, so its next change
    * schedules another write and `close` writes it.
    */
   onPersistError: (error: unknown, collectionId: string) => void;
+  /**
+   * Called after a collection's index was written, under its lock, with the log position the file
+   * records: what else checkpoints that collection (its lexical index) is written along with it.
+   */
+  onSaved?: (collectionId: string, position: bigint | null) => Promise<void>;
 }
 
 export interface OpenReport {
   /** Collections whose persisted index matched Postgres. */
   loaded: string[];
+  /**
+   * Of `loaded`, those taken from a checkpoint: a file recording a log position the log still
+   * holds, brought up to date by replaying the log from there (no comparison with the table).
+   */
+  replayed: string[];
   /** Collections rebuilt from Postgres (and saved). */
   rebuilt: string[];
   /** Why each rebuilt collection was rebuilt: missing, damaged or stale. */
   reasons: Record<string, string>;
   /** Leftovers deleted: indexes of collections that no longer exist, unfinished temporary files. */
   removedFiles: string[];
+  /**
+   * With a change log: the position to replay it from so that every index is up to date (the
+   * oldest checkpoint's, or the watermark taken before anything was read). Null without one.
+   */
+  position: bigint | null;
 }
 
 const INDEX_SUFFIX = '.hnsw';
@@ -80,6 +112,12 @@ export class VectorIndexStore {
   readonly #dirty = new Set<string>();
   readonly #timers = new Map<string, NodeJS.Timeout>();
   readonly #mutex = new KeyedMutex();
+  /** Points changed per collection since its last write, for `persistAfterChanges`. */
+  readonly #unsavedChanges = new Map<string, number>();
+  /** Collections whose write by count is already on its way. */
+  readonly #writeQueued = new Set<string>();
+  /** The log position every index covers (see `setPosition`), recorded in each file written. */
+  #position: bigint | null = null;
   #opened = false;
   #closed = false;
 
@@ -103,13 +141,43 @@ export class VectorIndexStore {
     if (this.#opened) throw new Error('VectorIndexStore.openAll was already called');
     this.#opened = true;
     await mkdir(this.#opts.directory, { recursive: true });
-    const report: OpenReport = { loaded: [], rebuilt: [], reasons: {}, removedFiles: [] };
+    const report: OpenReport = {
+      loaded: [],
+      replayed: [],
+      rebuilt: [],
+      reasons: {},
+      removedFiles: [],
+      position: null,
+    };
+    const log = this.#opts.source.log;
+    // Taken before anything is read: whatever the reads below miss is at or above it, in the log.
+    const start = log ? await log.position() : null;
+    const trimmedBelow = log ? await log.trimmedBelow() : 0n;
+    let from = start;
     const ids = await this.#opts.source.collectionIds();
     for (const id of ids) {
-      await this.#mutex.run(id, () => this.#open(id, report));
+      const checkpoint = await this.#mutex.run(id, () =>
+        this.#open(id, report, { start, trimmedBelow }),
+      );
+      if (checkpoint !== null && (from === null || checkpoint < from)) from = checkpoint;
     }
     report.removedFiles = await this.#removeLeftovers(new Set(ids));
+    report.position = from;
+    this.#position = from;
     return report;
+  }
+
+  /**
+   * Records that every index now covers the change log below `position` (the follower calls this
+   * once a catch-up is complete); files written from now on say so. Never moves backwards.
+   */
+  setPosition(position: bigint): void {
+    if (this.#position === null || position > this.#position) this.#position = position;
+  }
+
+  /** Is the chunk in the collection's index (live)? */
+  has(collectionId: string, label: number): boolean {
+    return this.#indexes.get(collectionId)?.has(label) ?? false;
   }
 
   get(collectionId: string): CollectionVectorIndex | undefined {
@@ -148,7 +216,7 @@ export class VectorIndexStore {
       if (items.length === 0) return;
       const index = this.ensure(collectionId, items[0]!.vector.length);
       await index.addInBatches(items);
-      this.#changed(collectionId);
+      this.#changed(collectionId, items.length);
     });
   }
 
@@ -161,7 +229,7 @@ export class VectorIndexStore {
     const list = [...labels];
     return this.#mutex.run(collectionId, () => {
       const removed = this.#indexes.get(collectionId)?.remove(list) ?? 0;
-      if (removed > 0) this.#changed(collectionId);
+      if (removed > 0) this.#changed(collectionId, removed);
       return removed;
     });
   }
@@ -179,6 +247,7 @@ export class VectorIndexStore {
       this.#cancelTimer(collectionId);
       this.#indexes.delete(collectionId);
       this.#dirty.delete(collectionId);
+      this.#unsavedChanges.delete(collectionId);
       await removeFile(file);
       await removeFile(sidecarPath(file));
     });
@@ -217,19 +286,34 @@ export class VectorIndexStore {
     await this.close();
   }
 
-  async #open(id: string, report: OpenReport): Promise<void> {
+  /** Opens one index; returns the checkpoint position it must be replayed from, if loaded so. */
+  async #open(
+    id: string,
+    report: OpenReport,
+    log: { start: bigint | null; trimmedBelow: bigint },
+  ): Promise<bigint | null> {
     const file = this.filePath(id);
     const dimensions = await this.#opts.source.dimensions(id);
-    const expected = await this.#opts.source.fingerprint(id);
+    let expected: { count: number; checksum: string } | undefined;
     let reason: string;
     try {
       const index = await CollectionVectorIndex.load(file, dimensions, {
         ef: this.#opts.index?.ef,
       });
+      const checkpoint = index.loadedPosition;
+      // A checkpoint whose log is still whole: the log since it is the difference from the table.
+      if (log.start !== null && checkpoint !== null && checkpoint >= log.trimmedBelow) {
+        this.#indexes.set(id, index);
+        report.loaded.push(id);
+        report.replayed.push(id);
+        return checkpoint;
+      }
+      // No usable position (an older file, or its log trimmed since): compare with the table.
+      expected = await this.#opts.source.fingerprint(id);
       if (index.count === expected.count && index.checksum() === expected.checksum) {
         this.#indexes.set(id, index);
         report.loaded.push(id);
-        return;
+        return null;
       }
       reason = `stale: the index holds ${index.count} chunks, the database ${expected.count}`;
       if (index.count === expected.count) reason += ' (different ids)';
@@ -238,6 +322,7 @@ export class VectorIndexStore {
       reason = error.problem === 'missing' ? 'missing' : `damaged: ${error.message}`;
     }
 
+    expected ??= await this.#opts.source.fingerprint(id);
     const index = CollectionVectorIndex.create(dimensions, {
       ...this.#opts.index,
       initialCapacity: Math.max(expected.count, 1),
@@ -250,27 +335,46 @@ export class VectorIndexStore {
     }
     this.#indexes.set(id, index);
     this.#dirty.add(id);
-    await this.#save(id);
+    // Read after `start`: it covers the log below it.
+    await this.#save(id, log.start);
     report.rebuilt.push(id);
     report.reasons[id] = reason;
+    return null;
   }
 
-  async #save(id: string): Promise<boolean> {
+  async #save(id: string, position = this.#position): Promise<boolean> {
     this.#cancelTimer(id);
+    this.#writeQueued.delete(id);
     const index = this.#indexes.get(id);
     if (!index || !this.#dirty.has(id)) return false;
     this.#dirty.delete(id);
+    const unsaved = this.#unsavedChanges.get(id) ?? 0;
+    this.#unsavedChanges.delete(id);
     try {
-      await index.save(this.filePath(id));
+      await index.save(this.filePath(id), position === null ? {} : { position });
+      await this.#opts.onSaved?.(id, position);
       return true;
     } catch (error) {
       this.#dirty.add(id);
+      this.#unsavedChanges.set(id, unsaved + (this.#unsavedChanges.get(id) ?? 0));
       throw error;
     }
   }
 
-  #changed(id: string): void {
+  #changed(id: string, points = 1): void {
     this.#dirty.add(id);
+    const unsaved = (this.#unsavedChanges.get(id) ?? 0) + points;
+    this.#unsavedChanges.set(id, unsaved);
+    const byCount = this.#opts.persistAfterChanges;
+    if (byCount !== undefined && unsaved >= byCount && !this.#closed) {
+      if (this.#writeQueued.has(id)) return;
+      this.#writeQueued.add(id);
+      // After the change that crossed the line has returned (and released the collection's lock).
+      setImmediate(() => {
+        this.persist(id).catch((error: unknown) => this.#opts.onPersistError(error, id));
+      });
+      return;
+    }
     const delay = this.#opts.persistDelayMs === undefined ? 5000 : this.#opts.persistDelayMs;
     if (delay === null || this.#timers.has(id) || this.#closed) return;
     const timer = setTimeout(() => {

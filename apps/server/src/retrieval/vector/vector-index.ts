@@ -80,6 +80,8 @@ export class CollectionVectorIndex {
   readonly #digest = new LabelSetDigest();
   #saving = false;
   #batchAdds = 0;
+  /** The change-log position recorded in the file this index was loaded from, if any. */
+  readonly loadedPosition: bigint | null;
 
   private constructor(
     hnsw: Hnsw,
@@ -87,8 +89,10 @@ export class CollectionVectorIndex {
     params: { m: number; efConstruction: number; ef: number },
     live: Iterable<number>,
     deleted: Iterable<number>,
+    loadedPosition: bigint | null = null,
   ) {
     this.#hnsw = hnsw;
+    this.loadedPosition = loadedPosition;
     this.dimensions = dimensions;
     this.m = params.m;
     this.efConstruction = params.efConstruction;
@@ -144,6 +148,7 @@ export class CollectionVectorIndex {
       { m: sidecar.m, efConstruction: sidecar.efConstruction, ef: opts.ef ?? DEFAULT_EF },
       live,
       deleted,
+      sidecar.position === undefined ? null : BigInt(sidecar.position),
     );
     if (
       hnsw.getCurrentCount() !== sidecar.slots ||
@@ -293,9 +298,10 @@ export class CollectionVectorIndex {
   /**
    * Writes the index atomically: to a temporary file in the same directory, flushed, hashed into
    * its sidecar, then renamed over the old pair. A crash leaves the old pair or one that fails
-   * verification — never a half-written index that loads.
+   * verification — never a half-written index that loads. `position` is recorded in the sidecar:
+   * the change-log position this index covers, from which a start replays the log.
    */
-  async save(filePath: string): Promise<void> {
+  async save(filePath: string, opts: { position?: bigint } = {}): Promise<void> {
     if (this.#batchAdds > 0)
       throw new Error('Cannot save a vector index while points are being added');
     if (this.#saving) throw new Error('This vector index is already being saved');
@@ -316,6 +322,7 @@ export class CollectionVectorIndex {
         count: this.#live.size,
         checksum: this.checksum(),
         deletedLabels,
+        ...(opts.position === undefined ? {} : { position: opts.position.toString() }),
       });
     } finally {
       this.#saving = false;
