@@ -125,6 +125,17 @@ describe('/metrics', () => {
     expect(histogramCount('personas_ingestion_duration_seconds', { outcome: 'ok' })).toBe(1);
   });
 
+  it('exports index sizes per collection and how far the indexes are behind the change log', () => {
+    const vectors = samples('personas_index_entries').filter((s) => s.labels?.kind === 'vector');
+    const lexical = samples('personas_index_entries').filter((s) => s.labels?.kind === 'lexical');
+    expect(vectors).toHaveLength(1);
+    expect(Number(vectors[0]?.value)).toBeGreaterThan(0);
+    expect(Number(lexical[0]?.value)).toBe(Number(vectors[0]?.value));
+    for (const name of ['personas_replication_lag_changes', 'personas_replication_lag_seconds']) {
+      expect(Number(samples(name)[0]?.value)).toBeGreaterThanOrEqual(0);
+    }
+  });
+
   it('exports the runtime: event-loop delay, memory', () => {
     expect(samples('nodejs_eventloop_lag_seconds').length).toBeGreaterThan(0);
     expect(samples('process_resident_memory_bytes').length).toBeGreaterThan(0);

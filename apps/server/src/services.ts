@@ -58,6 +58,10 @@ export async function createServices(
     logRetentionMs: config.indexes.changeLogRetentionMs,
   });
   const retrieve = instrumentRetriever(createRetriever(db, embedder, indexes), metrics);
+  metrics.watchIndexes(
+    () => indexes.sizes(),
+    () => indexes.lag(),
+  );
   const now = config.clock ?? (() => new Date());
   const quota = createQuota(db, { defaultDailyLimit: config.userDailyTokenLimit, now });
   const auth = createAuthService(

@@ -68,6 +68,48 @@ export function createMetrics() {
       buckets: LATENCY_BUCKETS,
       registers,
     }),
+    /**
+     * Index sizes per collection, and how far this process's indexes are behind the change log
+     * (replication lag), read at scrape time. Collection ids as labels: one series per collection,
+     * bounded by the collections that exist.
+     */
+    watchIndexes(
+      sizes: () => { collectionId: string; vectors: number; lexical: number }[],
+      lag: () => Promise<{ changes: number; seconds: number }>,
+    ) {
+      new Gauge({
+        name: 'personas_index_entries',
+        help: 'Entries in each collection index, by kind (vector, lexical)',
+        labelNames: ['collection', 'kind'] as const,
+        registers,
+        collect() {
+          this.reset();
+          for (const s of sizes()) {
+            this.set({ collection: s.collectionId, kind: 'vector' }, s.vectors);
+            this.set({ collection: s.collectionId, kind: 'lexical' }, s.lexical);
+          }
+        },
+      });
+      const lagNow = async () => lag().catch(() => null);
+      new Gauge({
+        name: 'personas_replication_lag_changes',
+        help: 'Changes in the chunk change log this process has not applied yet',
+        registers,
+        async collect() {
+          const now = await lagNow();
+          if (now) this.set(now.changes);
+        },
+      });
+      new Gauge({
+        name: 'personas_replication_lag_seconds',
+        help: "How far behind, in seconds, this process's indexes are (0 when caught up)",
+        registers,
+        async collect() {
+          const now = await lagNow();
+          if (now) this.set(now.seconds);
+        },
+      });
+    },
     /** Reads a pg pool's counts at scrape time; nothing is exported on PGlite. */
     watchPool(stats: () => PoolStats | null) {
       new Gauge({

@@ -98,6 +98,8 @@ export async function openChunkIndexes(
     report: OpenReport;
     status(): IndexStatus;
     lag(): Promise<{ changes: number; seconds: number }>;
+    /** Entries per collection in each kind of index, as the metrics export them. */
+    sizes(): { collectionId: string; vectors: number; lexical: number }[];
     close(): Promise<void>;
   }
 > {
@@ -261,6 +263,12 @@ export async function openChunkIndexes(
       lexical: lexicalReport,
     }),
     lag: () => follower.lag(),
+    sizes: () =>
+      vectors.counts().map(([collectionId, count]) => ({
+        collectionId,
+        vectors: count,
+        lexical: lexicalIndexes.get(collectionId)?.count ?? 0,
+      })),
     sync: (own) => follower.sync(own),
     nearest(collectionId, vector, k) {
       return vectors

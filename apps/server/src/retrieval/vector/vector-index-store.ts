@@ -184,6 +184,11 @@ export class VectorIndexStore {
     return this.#indexes.get(collectionId);
   }
 
+  /** How many vectors each open collection index holds (for the metrics). */
+  counts(): [collectionId: string, vectors: number][] {
+    return [...this.#indexes].map(([id, index]) => [id, index.count]);
+  }
+
   /** The collection's index, created empty when it has none (a new collection). */
   ensure(collectionId: string, dimensions: number): CollectionVectorIndex {
     this.#assertOpen();
