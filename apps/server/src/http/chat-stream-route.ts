@@ -15,6 +15,7 @@ import { TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from 'fastify';
 import type { createContextFactory } from './context';
+import { startEventStream } from './event-stream';
 import { errorBodyFromTrpcError } from './error-body';
 import { refuseNonJsonBody } from './json-bodies';
 import { retryAfterHeaders } from './retry-after-headers';
@@ -140,19 +141,7 @@ async function streamEvents(
   signal: AbortSignal,
   settle: (result: ChatResponse | null) => Promise<void>,
 ): Promise<void> {
-  reply.hijack();
-  const res = reply.raw;
-  // The headers set on the reply so far (CORS, nosniff) are Fastify's to send, and hijacking
-  // skips that: copy them.
-  for (const [name, value] of Object.entries(reply.getHeaders())) {
-    if (value !== undefined) res.setHeader(name, value);
-  }
-  res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-request-id': String(reply.request.id),
-  });
+  const res = startEventStream(reply);
   let meta: Extract<ChatStreamEvent, { type: 'meta' }> | null = null;
   let result: ChatResponse | null = null;
   try {

@@ -17,6 +17,7 @@ import {
 } from '@personas/contracts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { createContextFactory } from '../context';
+import { startEventStream } from '../event-stream';
 import { openAiErrorBody, openAiErrorOf } from './errors';
 import {
   completionBody,
@@ -141,17 +142,7 @@ async function streamCompletion(
   signal: AbortSignal,
   held: Held | null,
 ): Promise<void> {
-  reply.hijack();
-  const res = reply.raw;
-  for (const [name, value] of Object.entries(reply.getHeaders())) {
-    if (value !== undefined) res.setHeader(name, value);
-  }
-  res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-request-id': String(reply.request.id),
-  });
+  const res = startEventStream(reply);
   const header = completionHeader(model);
   let meta: ConversationMeta | null = null;
   let text = '';
