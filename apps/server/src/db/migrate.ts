@@ -17,6 +17,7 @@ import * as addressThrottles from './migrations/2026-12-07T13-00-00-address-thro
 import * as governance from './migrations/2026-12-07T15-00-00-governance';
 import * as chunkChangeLog from './migrations/2026-12-07T16-00-00-chunk-change-log';
 import * as chatRateEvents from './migrations/2026-12-07T16-10-00-chat-rate-events';
+import * as documentAttributesPages from './migrations/2026-12-07T17-00-00-document-attributes-pages';
 
 /**
  * Migrations are listed here rather than read from a folder at run time, so they work the same
@@ -35,6 +36,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-07T15-00-00-governance': governance,
   '2026-12-07T16-00-00-chunk-change-log': chunkChangeLog,
   '2026-12-07T16-10-00-chat-rate-events': chatRateEvents,
+  '2026-12-07T17-00-00-document-attributes-pages': documentAttributesPages,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

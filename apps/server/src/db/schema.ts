@@ -109,6 +109,9 @@ export interface CollectionsTable {
 export type CollectionRow = Selectable<CollectionsTable>;
 export type NewCollectionRow = Insertable<CollectionsTable>;
 
+/** A document's attributes as stored (see contracts: `attributes`). */
+export type DocumentAttributes = Record<string, string | number | boolean>;
+
 export interface DocumentsTable {
   id: Generated<string>;
   collection_id: string;
@@ -119,6 +122,8 @@ export interface DocumentsTable {
   content_sha256: string;
   bytes: number;
   chunk_count: number;
+  /** A flat object (values string, number or boolean) that search and personas filter by. */
+  attributes: JSONColumnType<DocumentAttributes, string | undefined, string>;
   created_at: Generated<Date>;
 }
 export type DocumentRow = Selectable<DocumentsTable>;
@@ -134,6 +139,8 @@ export interface ChunksTable {
   text: string;
   /** float32 little-endian; see retrieval/vector/vector-codec.ts. */
   embedding: Uint8Array;
+  /** 1-based page of a PDF the chunk came from; null for formats without pages. */
+  page: number | null;
 }
 export type ChunkRow = Selectable<ChunksTable>;
 export type NewChunkRow = Insertable<ChunksTable>;
