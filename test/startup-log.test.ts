@@ -22,7 +22,7 @@ const lines = () =>
 
 describe('start-up', () => {
   it(
-    'prints one structured line: url, database, providers, admin bootstrap, indexes',
+    'prints one structured line when it listens (indexes loading), and one when they are loaded',
     async () => {
       server = await startServerProcess({ ...adminEnv(), LOG_LEVEL: 'warn' });
       const started = lines().filter((l) => String(l.msg).startsWith('Personas listening on'));
@@ -32,7 +32,14 @@ describe('start-up', () => {
           database: 'pglite',
           providers: { embeddings: 'offline', language_model: 'offline' },
           admin: 'created',
-          vector_indexes: { loaded: 0, rebuilt: 0 },
+          indexes: 'loading',
+        }),
+      ]);
+      const ready = lines().filter((l) => String(l.msg).startsWith('Personas ready'));
+      expect(ready).toEqual([
+        expect.objectContaining({
+          vector_indexes: { loaded: 0, replayed: 0, rebuilt: 0 },
+          lexical_indexes: { loaded: 0, rebuilt: 0 },
         }),
       ]);
       // Everything it printed is JSON: no plain-text line beside the structured ones.

@@ -3117,7 +3117,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unreachable (`reason: database_unreachable`); nothing was done: retry after `Retry-After` seconds (`SERVICE_UNAVAILABLE`) */
+            /**
+             * @description - This server process is still loading its search indexes after a start (`reason: indexes_loading`); retry after `Retry-After` seconds (`SERVICE_UNAVAILABLE`)
+             *     - The database is unreachable (`reason: database_unreachable`); nothing was done: retry after `Retry-After` seconds (`SERVICE_UNAVAILABLE`)
+             */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -3129,7 +3132,7 @@ export interface operations {
                      *       "type": "about:blank",
                      *       "title": "Service Unavailable",
                      *       "status": 503,
-                     *       "detail": "The database is unreachable (`reason: database_unreachable`); nothing was done: retry after `Retry-After` seconds",
+                     *       "detail": "This server process is still loading its search indexes after a start (`reason: indexes_loading`); retry after `Retry-After` seconds",
                      *       "code": "SERVICE_UNAVAILABLE"
                      *     }
                      */
@@ -4138,7 +4141,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unreachable (`reason: database_unreachable`); nothing was done: retry after `Retry-After` seconds (`SERVICE_UNAVAILABLE`) */
+            /**
+             * @description - This server process is still loading its search indexes after a start (`reason: indexes_loading`); retry after `Retry-After` seconds (`SERVICE_UNAVAILABLE`)
+             *     - The database is unreachable (`reason: database_unreachable`); nothing was done: retry after `Retry-After` seconds (`SERVICE_UNAVAILABLE`)
+             */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -4150,7 +4156,7 @@ export interface operations {
                      *       "type": "about:blank",
                      *       "title": "Service Unavailable",
                      *       "status": 503,
-                     *       "detail": "The database is unreachable (`reason: database_unreachable`); nothing was done: retry after `Retry-After` seconds",
+                     *       "detail": "This server process is still loading its search indexes after a start (`reason: indexes_loading`); retry after `Retry-After` seconds",
                      *       "code": "SERVICE_UNAVAILABLE"
                      *     }
                      */
@@ -4407,7 +4413,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unreachable (`reason: database_unreachable`); nothing was done: retry after `Retry-After` seconds (`SERVICE_UNAVAILABLE`) */
+            /**
+             * @description - This server process is still loading its search indexes after a start (`reason: indexes_loading`); retry after `Retry-After` seconds (`SERVICE_UNAVAILABLE`)
+             *     - The database is unreachable (`reason: database_unreachable`); nothing was done: retry after `Retry-After` seconds (`SERVICE_UNAVAILABLE`)
+             */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -4419,7 +4428,7 @@ export interface operations {
                      *       "type": "about:blank",
                      *       "title": "Service Unavailable",
                      *       "status": 503,
-                     *       "detail": "The database is unreachable (`reason: database_unreachable`); nothing was done: retry after `Retry-After` seconds",
+                     *       "detail": "This server process is still loading its search indexes after a start (`reason: indexes_loading`); retry after `Retry-After` seconds",
                      *       "code": "SERVICE_UNAVAILABLE"
                      *     }
                      */

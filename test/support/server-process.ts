@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { UNTHROTTLED_ADDRESS_ENV } from '../../apps/server/src/test-support/throttle-env';
 
@@ -31,11 +32,16 @@ export interface ServerProcess extends AsyncDisposable {
 
 /**
  * Starts the real server the way `npm start` does (one PID: `node --import tsx`), on a free port
- * with a fresh data directory, and resolves once it prints where it listens.
+ * with a fresh data directory, and resolves once it listens and has loaded its search indexes
+ * (`/readyz` no longer says `indexes_loading`; it listens before that).
  */
 export async function startServerProcess(
   env: Record<string, string> = {},
-  opts: { dataDir?: string } = {},
+  opts: {
+    dataDir?: string;
+    /** false: resolve as soon as it listens, while the indexes may still load. */
+    awaitIndexes?: boolean;
+  } = {},
 ): Promise<ServerProcess> {
   const dataDir = opts.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'personas-e2e-')));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
@@ -83,6 +89,7 @@ export async function startServerProcess(
       reject(new Error(`server exited (${code}) before listening:\n${output}`));
     });
   });
+  if (opts.awaitIndexes !== false) await indexesLoaded(url, exited, () => output);
   return {
     url,
     child,
@@ -121,4 +128,24 @@ export async function stopServer(server: ServerProcess): Promise<number | null> 
     throw new Error(`the server did not stop within ${STOP_TIMEOUT_MS} ms:\n${server.output()}`);
   }
   return code;
+}
+
+/** Polls `/readyz` until the server's indexes are loaded (any answer but `indexes_loading`). */
+async function indexesLoaded(
+  url: string,
+  exited: Promise<number | null>,
+  output: () => string,
+): Promise<void> {
+  let ended = false;
+  void exited.then(() => {
+    ended = true;
+  });
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline && !ended) {
+    const answer = await fetch(`${url}/readyz`).catch(() => null);
+    const body = (await answer?.json().catch(() => null)) as { reason?: string } | null;
+    if (answer && body?.reason !== 'indexes_loading') return;
+    await sleep(100);
+  }
+  throw new Error(`the server did not load its indexes:\n${output()}`);
 }

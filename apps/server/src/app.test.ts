@@ -53,15 +53,33 @@ describe('createApp, when a start-up step fails', () => {
     const app = await createApp(config());
     await app.close();
   });
+});
 
-  it('closes the database when the indexes cannot be opened', async () => {
+describe('createApp, when the indexes cannot be opened', () => {
+  it('serves anyway, not ready, retries until they open, and closes meanwhile too', async () => {
     // A file where the index directory should be.
     await rm(path.join(dataDir, 'indexes'), { recursive: true, force: true });
     await writeFile(path.join(dataDir, 'indexes'), '');
-    await expect(createApp(config())).rejects.toThrow(/EEXIST|ENOTDIR/);
-
-    await rm(path.join(dataDir, 'indexes'));
     const app = await createApp(config());
-    await app.close();
-  });
+    try {
+      expect((await app.http.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+      const ready = await app.http.inject({ method: 'GET', url: '/readyz' });
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json()).toMatchObject({ reason: 'indexes_loading' });
+
+      await rm(path.join(dataDir, 'indexes'));
+      // The next attempt (a second later) opens them.
+      await app.indexesLoaded;
+      expect((await app.http.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
+
+    // Stopped while still failing to open: the close does not wait for a load that never ends.
+    await rm(path.join(dataDir, 'indexes'), { recursive: true, force: true });
+    await writeFile(path.join(dataDir, 'indexes'), '');
+    const stuck = await createApp(config());
+    await stuck.close();
+    await rm(path.join(dataDir, 'indexes'));
+  }, 30_000);
 });

@@ -42,8 +42,13 @@ export interface App extends AsyncDisposable {
   services: Services;
   /** Bearer token → user, as every request's context resolves it. */
   authenticate: Authenticate;
-  /** What opening the vector indexes found: loaded from disk, or rebuilt and why. */
-  indexReport: OpenReport;
+  /** What opening the vector indexes found: loaded from disk, or rebuilt and why (empty while they load). */
+  readonly indexReport: OpenReport;
+  /**
+   * Resolves once the indexes are open: they load in the background, so the host can listen
+   * (and `/healthz` answer) at once; searches meanwhile wait briefly, then answer 503.
+   */
+  indexesLoaded: Promise<void>;
   /** What the ADMIN_EMAIL bootstrap did at start, and whether any admin exists now. */
   admin: {
     bootstrap: 'created' | 'promoted' | 'unchanged' | 'not configured';
@@ -184,7 +189,10 @@ async function startApp(config: AppConfig, logger: Logger, cleanup: CleanupStack
     services,
     authenticate,
     admin: { bootstrap: adminBootstrap, exists: await usersRepository.anyAdmin(db) },
-    indexReport: wired.indexes.report,
+    get indexReport() {
+      return wired.indexes.report;
+    },
+    indexesLoaded: wired.indexes.loaded,
     indexes: wired.indexes,
     close,
     [Symbol.asyncDispose]: close,

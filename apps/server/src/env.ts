@@ -98,6 +98,9 @@ const envSchema = z
     // Log rows older than this are deleted (0: never); a checkpoint older than the trimmed part of
     // the log is checked against the table at the next start, and rebuilt if it differs.
     CHANGE_LOG_RETENTION_HOURS: z.coerce.number().int().min(0).default(168),
+    // A start loads the indexes while it already listens; a search meanwhile waits this long for
+    // them, then answers 503 with Retry-After.
+    INDEX_READY_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(3000),
   })
   .refine((e) => Boolean(e.ADMIN_EMAIL) === Boolean(e.ADMIN_PASSWORD), {
     message: 'ADMIN_EMAIL and ADMIN_PASSWORD must be set together',
@@ -176,6 +179,7 @@ const envSchema = z
         e.INDEX_CHECKPOINT_SECONDS === 0 ? null : e.INDEX_CHECKPOINT_SECONDS * 1000,
       changeLogRetentionMs:
         e.CHANGE_LOG_RETENTION_HOURS === 0 ? null : e.CHANGE_LOG_RETENTION_HOURS * 3_600_000,
+      readyWaitMs: e.INDEX_READY_WAIT_MS,
     },
     /** Browser origins allowed to call the API cross-origin, exactly as browsers send them. */
     corsOrigins: e.CORS_ORIGINS,

@@ -19,13 +19,20 @@ async function main(): Promise<void> {
         database: app.databaseKind,
         providers: { embeddings: config.embeddingsProvider, language_model: config.llmProvider },
         admin: app.admin.bootstrap,
-        vector_indexes: {
-          loaded: app.indexReport.loaded.length,
-          rebuilt: app.indexReport.rebuilt.length,
-        },
+        indexes: 'loading',
       },
       `Personas listening on ${url}`,
     );
+    // And one when searches can be served (`/readyz` turns 200), with what the start found.
+    void app.indexesLoaded.then(() => {
+      const { loaded, replayed, rebuilt, lexical } = app.indexes.status();
+      log
+        .child({}, { level: 'info' })
+        .info(
+          { vector_indexes: { loaded, replayed, rebuilt }, lexical_indexes: lexical },
+          'Personas ready: indexes loaded',
+        );
+    });
   }
   if (!app.admin.exists) {
     log.warn(

@@ -24,6 +24,7 @@ import { createPersonasService, findVisiblePersona } from './personas/service';
 import { createEmbedder, createLanguageModel } from './providers';
 import { listenForChanges } from './retrieval/change-log/change-listener';
 import { openChunkIndexes } from './retrieval/chunk-indexes';
+import { loadChunkIndexesInBackground } from './retrieval/loading-indexes';
 import { createRetriever } from './retrieval/retriever';
 import { createSystemService } from './system/service';
 import { createQuota } from './usage/quota';
@@ -48,15 +49,22 @@ export async function createServices(
   const embedder = createEmbedder(config);
   const llm = instrumentLanguageModel(createLanguageModel(config), metrics);
   const { databaseUrl } = config;
-  const indexes = await openChunkIndexes(db, config.dataDir, logger, {
-    // Postgres wakes every process at each commit; PGlite is one process, its own writes are
-    // applied as they commit, and the periodic check is all it needs.
-    listen: databaseUrl ? (wake) => listenForChanges(databaseUrl, wake, logger) : undefined,
-    syncIntervalMs: config.indexes.syncIntervalMs,
-    checkpointChanges: config.indexes.checkpointChanges,
-    checkpointIntervalMs: config.indexes.checkpointIntervalMs,
-    logRetentionMs: config.indexes.changeLogRetentionMs,
-  });
+  // Loaded in the background: the process listens (and `/healthz` answers) while they load.
+  const indexes = loadChunkIndexesInBackground(
+    (signal) =>
+      openChunkIndexes(db, config.dataDir, logger, {
+        // Postgres wakes every process at each commit; PGlite is one process, its own writes are
+        // applied as they commit, and the periodic check is all it needs.
+        listen: databaseUrl ? (wake) => listenForChanges(databaseUrl, wake, logger) : undefined,
+        syncIntervalMs: config.indexes.syncIntervalMs,
+        checkpointChanges: config.indexes.checkpointChanges,
+        checkpointIntervalMs: config.indexes.checkpointIntervalMs,
+        logRetentionMs: config.indexes.changeLogRetentionMs,
+        signal,
+      }),
+    logger,
+    { readyWaitMs: config.indexes.readyWaitMs },
+  );
   const retrieve = instrumentRetriever(createRetriever(db, embedder, indexes), metrics);
   metrics.watchIndexes(
     () => indexes.sizes(),

@@ -72,6 +72,7 @@ export const chatStreamFailures: readonly Failure[] = [
   f.quotaExceeded,
   f.streamModelFailed,
   f.streamModelTimedOut,
+  f.indexesLoading,
 ];
 
 /**

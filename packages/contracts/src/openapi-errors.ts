@@ -173,6 +173,11 @@ export const failures = {
     'The database is unreachable (`reason: database_unreachable`); nothing was done: retry after `Retry-After` seconds',
     { retryAfter: true },
   ),
+  indexesLoading: fail(
+    'SERVICE_UNAVAILABLE',
+    'This server process is still loading its search indexes after a start (`reason: indexes_loading`); retry after `Retry-After` seconds',
+    { retryAfter: true },
+  ),
   notBuilder: fail('FORBIDDEN', 'Your role is `user`; this needs `builder` or `admin`'),
   notAdmin: fail('FORBIDDEN', 'Only admins may do this'),
 

@@ -42,6 +42,7 @@ describe('while the database is unreachable', () => {
     try {
       registerHealth(app, db, {
         status: () => ({
+          loading: false,
           loaded: 0,
           replayed: 0,
           rebuilt: 0,

@@ -2,8 +2,10 @@ import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 
 /**
  * Fastify's per-request lines at a level that says whether to look: the incoming line at
- * `debug`, the completed one at `info` only for a 4xx/5xx (`error` for a 5xx) or a request slower
- * than `slowMs`, at `debug` otherwise — a busy server's info log stays readable.
+ * `debug`, the completed one at `info` only for a 4xx/5xx (`error` for a 5xx, `warn` for a 503:
+ * the server chose to refuse — database down, indexes loading, draining — and says why elsewhere)
+ * or a request slower than `slowMs`, at `debug` otherwise — a busy server's info log stays
+ * readable.
  */
 export class RequestLogController extends LogController {
   constructor(private readonly slowMs: number) {
@@ -28,7 +30,13 @@ export class RequestLogController extends LogController {
     }
     const status = reply.statusCode;
     const level =
-      status >= 500 ? 'error' : status >= 400 || responseTime >= this.slowMs ? 'info' : 'debug';
+      status === 503
+        ? 'warn'
+        : status >= 500
+          ? 'error'
+          : status >= 400 || responseTime >= this.slowMs
+            ? 'info'
+            : 'debug';
     reply.log[level]({ req: request, res: reply, responseTime }, 'request completed');
   }
 }

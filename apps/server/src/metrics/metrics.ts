@@ -75,7 +75,7 @@ export function createMetrics() {
      */
     watchIndexes(
       sizes: () => { collectionId: string; vectors: number; lexical: number }[],
-      lag: () => Promise<{ changes: number; seconds: number }>,
+      lag: () => Promise<{ changes: number; seconds: number } | null>,
     ) {
       new Gauge({
         name: 'personas_index_entries',

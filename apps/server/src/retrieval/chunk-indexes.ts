@@ -26,6 +26,12 @@ export interface ChunkIndexes {
    * committed, as they are in memory, so they are not read back.
    */
   sync(own?: readonly IndexChunk[]): Promise<void>;
+  /**
+   * Resolves once the indexes are open (a start loads them in the background); rejects with a
+   * 503 `indexes_loading` when that takes longer than a search should wait. Await it before
+   * `nearest` and `lexical`.
+   */
+  whenLoaded(): Promise<void>;
   /** Nearest chunks by cosine similarity over normalized vectors, best first. */
   nearest(collectionId: string, vector: number[], k: number): { label: number; cosine: number }[];
   /** Best lexical (BM25) matches, best first. */
@@ -33,6 +39,8 @@ export interface ChunkIndexes {
 }
 
 export interface IndexStatus {
+  /** Still opening after a start: the figures below are not known yet. */
+  loading: boolean;
   /** Indexes loaded from their files; `replayed` of them from a checkpoint plus the log since. */
   loaded: number;
   replayed: number;
@@ -56,6 +64,8 @@ export interface ChunkIndexOptions {
   checkpointIntervalMs?: number | null;
   /** Log rows older than this are trimmed (hourly). Default 7 days; null never trims. */
   logRetentionMs?: number | null;
+  /** Stops a start's loading early (the process is shutting down). */
+  signal?: AbortSignal;
 }
 
 const LEXICAL_SUFFIX = '.bm25';
@@ -88,21 +98,21 @@ const FIRST_TRIM_AFTER_MS = 60_000;
  * when missing, damaged or stale), lexical indexes rebuilt from the chunks table (a few seconds
  * for 50k chunks); then the log is replayed to the present before this resolves.
  */
+export type OpenedChunkIndexes = ChunkIndexes & {
+  report: OpenReport;
+  status(): IndexStatus;
+  lag(): Promise<{ changes: number; seconds: number }>;
+  /** Entries per collection in each kind of index, as the metrics export them. */
+  sizes(): { collectionId: string; vectors: number; lexical: number }[];
+  close(): Promise<void>;
+};
+
 export async function openChunkIndexes(
   db: Db,
   dataDir: string,
   logger: Logger,
   opts: ChunkIndexOptions = {},
-): Promise<
-  ChunkIndexes & {
-    report: OpenReport;
-    status(): IndexStatus;
-    lag(): Promise<{ changes: number; seconds: number }>;
-    /** Entries per collection in each kind of index, as the metrics export them. */
-    sizes(): { collectionId: string; vectors: number; lexical: number }[];
-    close(): Promise<void>;
-  }
-> {
+): Promise<OpenedChunkIndexes> {
   const lexicalIndexes = new Map<string, Bm25Index>();
   /** Lexical indexes rebuilt at start and not saved since: written at close at the latest. */
   const withoutImage = new Set<string>();
@@ -134,7 +144,14 @@ export async function openChunkIndexes(
       }
     },
   });
-  const report = await vectors.openAll();
+  const { signal } = opts;
+  let report: OpenReport;
+  try {
+    report = await vectors.openAll(signal);
+  } catch (error) {
+    await vectors.close();
+    throw error;
+  }
   const lexicalOf = (collectionId: string) => {
     let index = lexicalIndexes.get(collectionId);
     if (!index) {
@@ -151,6 +168,10 @@ export async function openChunkIndexes(
   let from = report.position ?? 0n;
   const collectionIds = await collectionsRepository.allIds(db);
   for (const id of collectionIds) {
+    if (signal?.aborted) {
+      await vectors.close();
+      signal.throwIfAborted();
+    }
     const image = await loadBm25Image(lexicalPath(id));
     if (image && image.position >= trimmedBelow) {
       lexicalIndexes.set(id, image.index);
@@ -256,7 +277,9 @@ export async function openChunkIndexes(
 
   return {
     report,
+    whenLoaded: async () => {},
     status: () => ({
+      loading: false,
       loaded: report.loaded.length,
       replayed: report.replayed.length,
       rebuilt: report.rebuilt.length,

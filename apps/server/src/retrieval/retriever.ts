@@ -69,6 +69,7 @@ export function createRetriever(
 ) {
   return async function retrieve(req: RetrievalRequest): Promise<RagHit[]> {
     if (req.collectionIds.length === 0) return [];
+    await indexes.whenLoaded();
     const [queryVector] = await embedder.embed([req.query], { signal: req.signal });
     if (!queryVector) return [];
     const pool = Math.max(CANDIDATES_PER_RETRIEVER, req.topK);

@@ -27,11 +27,15 @@ export interface TestApp extends AsyncDisposable {
  */
 export async function startTestApp(
   env: Record<string, string> = {},
-  opts: { clock?: () => Date } = {},
+  opts: {
+    clock?: () => Date;
+    /** false: return while the indexes still load (to test what answers meanwhile). */
+    awaitIndexes?: boolean;
+  } = {},
 ): Promise<TestApp> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'personas-test-'));
   const database = await openTestDatabase();
-  const start = () => {
+  const start = async () => {
     const config = loadConfig({
       NODE_ENV: 'test',
       LOG_LEVEL: 'silent',
@@ -39,7 +43,9 @@ export async function startTestApp(
       ...UNTHROTTLED_ADDRESS_ENV,
       ...env,
     });
-    return createApp({ ...config, database, clock: opts.clock });
+    const app = await createApp({ ...config, database, clock: opts.clock });
+    if (opts.awaitIndexes !== false) await app.indexesLoaded;
+    return app;
   };
   const removeData = async () => {
     await database[Symbol.asyncDispose]();

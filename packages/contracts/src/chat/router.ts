@@ -33,6 +33,7 @@ export const chatRouter = {
           f.quotaExceeded,
           f.modelFailed,
           f.modelTimedOut,
+          f.indexesLoading,
         ],
       }),
     )

@@ -122,7 +122,13 @@ export const collectionsRouter = {
         summary: 'The retrieval a persona would do, without a model',
         description:
           'Returns the top_k nearest chunks in rank order, each with both distances and whether it passes the threshold in the chosen metric (success). A persona puts the passing ones in its context.',
-        errors: [...notReadable, f.otherEmbedder, f.embeddingFailed, f.embeddingTimedOut],
+        errors: [
+          ...notReadable,
+          f.otherEmbedder,
+          f.embeddingFailed,
+          f.embeddingTimedOut,
+          f.indexesLoading,
+        ],
       }),
     )
     .input(searchInputSchema)

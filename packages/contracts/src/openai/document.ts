@@ -106,7 +106,12 @@ export function createOpenAiDocument(opts: { version: string }): oas31.OpenAPIOb
               headers: retryAfter,
             },
             502: error('The language model failed; nothing was stored'),
-            503: { ...error('The database is unreachable'), headers: retryAfter },
+            503: {
+              ...error(
+                'The database is unreachable, or this process is still loading its search indexes after a start',
+              ),
+              headers: retryAfter,
+            },
             504: error('The language model timed out; nothing was stored'),
           },
         },

@@ -135,8 +135,9 @@ export class VectorIndexStore {
    * Loads every collection's index, checking it against the source's fingerprint, and rebuilds
    * (in slices that yield to the event loop) and saves those that are missing, damaged or stale.
    * Then deletes index files of collections that no longer exist. Call once, before serving.
+   * `signal` stops it between collections (the process is stopping while it loads).
    */
-  async openAll(): Promise<OpenReport> {
+  async openAll(signal?: AbortSignal): Promise<OpenReport> {
     this.#assertOpen();
     if (this.#opened) throw new Error('VectorIndexStore.openAll was already called');
     this.#opened = true;
@@ -156,6 +157,7 @@ export class VectorIndexStore {
     let from = start;
     const ids = await this.#opts.source.collectionIds();
     for (const id of ids) {
+      signal?.throwIfAborted();
       const checkpoint = await this.#mutex.run(id, () =>
         this.#open(id, report, { start, trimmedBelow }),
       );
