@@ -1,7 +1,7 @@
 import { allowListOf } from './allow-list';
 import { checkLiteralHost, resolveAllowed, systemResolveHost } from './guarded-lookup';
 import { bareHostname, parseTargetUrl } from './target-url';
-import type { UrlFetchOptions } from './types';
+import { UrlFetchError, type UrlFetchOptions } from './types';
 
 /**
  * The check made at once, before a job is queued: the URL is http(s) without credentials and its
@@ -12,8 +12,28 @@ import type { UrlFetchOptions } from './types';
 export async function checkUrl(url: string, opts: UrlFetchOptions): Promise<URL> {
   const target = parseTargetUrl(url);
   const allowList = allowListOf(opts.allowHosts);
-  if (!checkLiteralHost(target, allowList)) {
-    await resolveAllowed(bareHostname(target), allowList, opts.resolveHost ?? systemResolveHost);
+  if (checkLiteralHost(target, allowList)) return target;
+  const hostname = bareHostname(target);
+  const resolving = resolveAllowed(hostname, allowList, opts.resolveHost ?? systemResolveHost);
+  // A resolver that does not answer must not hold the request open: the fetch's time cap bounds
+  // the check too (the lookup itself cannot be cancelled; its late answer is ignored).
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new UrlFetchError(
+            'fetch_failed',
+            `Resolving ${hostname} took longer than ${opts.timeoutMs} ms`,
+          ),
+        ),
+      opts.timeoutMs,
+    );
+  });
+  try {
+    await Promise.race([resolving, late]);
+  } finally {
+    clearTimeout(timer);
   }
   return target;
 }

@@ -310,6 +310,17 @@ describe('fetchDocumentUrl and checkUrl', () => {
     ).rejects.toEqual(failure('fetch_failed', /Cannot resolve nowhere\.invalid/));
   });
 
+  it('bounds a resolver that never answers by the time cap, in the check and in the fetch', async () => {
+    const resolveHost: ResolveHost = () => new Promise(() => {});
+    const capped = options({ resolveHost, timeoutMs: 200 });
+    await expect(checkUrl('http://stuck.example/', capped)).rejects.toEqual(
+      failure('fetch_failed', /Resolving stuck\.example took longer than 200 ms/),
+    );
+    await expect(fetchDocumentUrl('http://stuck.example/', capped)).rejects.toEqual(
+      failure('fetch_failed', /longer than 200 ms/),
+    );
+  });
+
   it("stops when the caller's signal aborts, with the caller's reason", async () => {
     let answered!: () => void;
     const requested = new Promise<void>((resolve) => {
