@@ -298,6 +298,22 @@ describe('fetchDocumentUrl and checkUrl', () => {
     expect(server.paths).toEqual(['/']);
   });
 
+  it('connects https through the same guarded resolution', async () => {
+    const server = await startServer(hello);
+    const toLoopback: ResolveHost = async () => [{ address: '127.0.0.1', family: 4 }];
+    const url = `https://wiki.corp:${server.port}/`;
+    await expect(fetchDocumentUrl(url, options({ resolveHost: toLoopback }))).rejects.toEqual(
+      failure('blocked_address', /wiki\.corp resolves to a loopback address/),
+    );
+    expect(server.connections).toBe(0);
+    // Allowed by name, the TLS client reaches the address the resolver gave (a plain HTTP server
+    // here, so the handshake fails: a failure to fetch, not a way around the rules).
+    await expect(
+      fetchDocumentUrl(url, options({ resolveHost: toLoopback, allowHosts: ['wiki.corp'] })),
+    ).rejects.toEqual(failure('fetch_failed'));
+    expect(server.connections).toBe(1);
+  });
+
   it('reports a host that does not resolve as fetch_failed', async () => {
     const resolveHost: ResolveHost = async () => {
       throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' });
