@@ -55,6 +55,7 @@ describe('URL_FETCH_ALLOW_HOSTS', () => {
     ['10.0.0.0/33', 'CIDR'],
     ['10.0.0.0/', 'CIDR'],
     ['10.0.0/8', 'CIDR'],
+    ['10.0.0.0/8/9', 'CIDR'],
     ['fd00::/129', 'CIDR'],
     ['localhost/8', 'bare host name'],
     ['2130706433', 'dotted form'],

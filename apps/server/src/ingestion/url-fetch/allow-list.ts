@@ -57,11 +57,11 @@ export function parseAllowList(value: string | readonly string[]): AllowList {
 }
 
 function parseCidr(entry: string): readonly [IpAddress, number] {
-  const [text = '', bits = ''] = entry.split('/');
+  const [text = '', bits = '', ...rest] = entry.split('/');
   const address = parseIpExactly(text);
   const prefix = Number(bits);
   const max = address?.kind() === 'ipv4' ? 32 : 128;
-  if (!address || !/^\d{1,3}$/.test(bits) || prefix > max) {
+  if (!address || rest.length > 0 || !/^\d{1,3}$/.test(bits) || prefix > max) {
     throw new InvalidAllowListEntry(entry, 'is not a valid CIDR (e.g. 10.0.0.0/8 or fd00::/8)');
   }
   // A mapped range (::ffff:10.0.0.0/104) is the IPv4 range it maps, since connected addresses are
