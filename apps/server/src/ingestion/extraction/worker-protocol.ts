@@ -1,0 +1,19 @@
+import type {
+  ExtractedDocument,
+  ExtractionFailureCode,
+  ExtractionLimits,
+  SourceFormat,
+} from './types';
+
+/** What the pool posts to an extraction worker. */
+export interface ExtractionRequest {
+  id: number;
+  bytes: Uint8Array;
+  format: SourceFormat;
+  limits: ExtractionLimits;
+}
+
+/** What the worker answers: the document, or the failure's code and sentence. */
+export type ExtractionReply =
+  | { id: number; ok: true; document: ExtractedDocument }
+  | { id: number; ok: false; code: ExtractionFailureCode; detail: string };
