@@ -1,6 +1,6 @@
 import mammoth from 'mammoth';
-import { DOCX_MAIN_PART } from './sniff';
 import { htmlToMarkdown } from './html';
+import { DOCX_MAIN_PART } from './sniff';
 import { ExtractionError, type ExtractionLimits } from './types';
 import { guardZip } from './zip-guard';
 

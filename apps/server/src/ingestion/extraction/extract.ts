@@ -1,9 +1,9 @@
 import { chunkDocument } from '../chunker';
 import { decodeUtf8 } from './text';
 import {
-  ExtractionError,
   type ExtractedChunk,
   type ExtractedDocument,
+  ExtractionError,
   type ExtractionLimits,
   type SourceFormat,
 } from './types';

@@ -1,16 +1,16 @@
 import { extractFormat } from './extract';
 import { sniffFormat } from './sniff';
 import {
-  ExtractionError,
   type ExtractedDocument,
+  ExtractionError,
   type ExtractionInput,
   type ExtractionLimits,
 } from './types';
 import { ExtractionPool, type ExtractionPoolOptions } from './worker-pool';
 import { isZipSignature } from './zip-directory';
 
-export * from './types';
 export { sniffFormat } from './sniff';
+export * from './types';
 export {
   ExtractionPool,
   ExtractionPoolClosed,

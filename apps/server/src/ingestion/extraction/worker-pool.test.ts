@@ -3,8 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { makeFlateBombPdf } from './fixtures/pdf';
-import { ExtractionPool, ExtractionPoolClosed, ExtractionQueueFull } from './worker-pool';
 import type { ExtractionLimits } from './types';
+import { ExtractionPool, ExtractionPoolClosed, ExtractionQueueFull } from './worker-pool';
 
 const LIMITS: ExtractionLimits = {
   maxPdfPages: 100,

@@ -1,7 +1,8 @@
 import { Worker } from 'node:worker_threads';
+import { unpackDocument } from './chunk-packing';
 import {
-  ExtractionError,
   type ExtractedDocument,
+  ExtractionError,
   type ExtractionLimits,
   type SourceFormat,
 } from './types';
@@ -192,7 +193,7 @@ export class ExtractionPool {
       const task = slot.task;
       if (!task || task.id !== reply.id) return;
       this.finish(slot);
-      if (reply.ok) this.settle(task, null, reply.document);
+      if (reply.ok) this.settle(task, null, unpackDocument(reply.document));
       else this.settle(task, new ExtractionError(reply.code, reply.detail));
       this.dispatch();
     });

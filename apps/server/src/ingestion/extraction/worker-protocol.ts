@@ -1,9 +1,5 @@
-import type {
-  ExtractedDocument,
-  ExtractionFailureCode,
-  ExtractionLimits,
-  SourceFormat,
-} from './types';
+import type { PackedDocument } from './chunk-packing';
+import type { ExtractionFailureCode, ExtractionLimits, SourceFormat } from './types';
 
 /** What the pool posts to an extraction worker. */
 export interface ExtractionRequest {
@@ -15,5 +11,5 @@ export interface ExtractionRequest {
 
 /** What the worker answers: the document, or the failure's code and sentence. */
 export type ExtractionReply =
-  | { id: number; ok: true; document: ExtractedDocument }
+  | { id: number; ok: true; document: PackedDocument }
   | { id: number; ok: false; code: ExtractionFailureCode; detail: string };

@@ -3,6 +3,7 @@
  * chunks or the failure. Started from this `.ts` file with `--import tsx` (see worker-pool.ts).
  */
 import { parentPort } from 'node:worker_threads';
+import { packDocument } from './chunk-packing';
 import { extractFormat } from './extract';
 import { ExtractionError } from './types';
 import type { ExtractionReply, ExtractionRequest } from './worker-protocol';
@@ -14,7 +15,7 @@ port.on('message', async (request: ExtractionRequest) => {
   let reply: ExtractionReply;
   try {
     const document = await extractFormat(request.bytes, request.format, request.limits);
-    reply = { id: request.id, ok: true, document };
+    reply = { id: request.id, ok: true, document: packDocument(document) };
   } catch (err) {
     // Anything a parser throws that is not one of ours means it could not make sense of the file.
     reply =

@@ -1,6 +1,6 @@
 import { createInflateRaw } from 'node:zlib';
 import { ExtractionError, type ExtractionLimits } from './types';
-import { readZipDirectory, ZipFormatError, type ZipDirectoryEntry } from './zip-directory';
+import { readZipDirectory, type ZipDirectoryEntry, ZipFormatError } from './zip-directory';
 
 const LOCAL_SIGNATURE = 0x04034b50;
 
