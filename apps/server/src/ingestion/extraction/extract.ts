@@ -1,5 +1,5 @@
 import { chunkDocument } from '../chunker';
-import { decodeUtf8 } from './text';
+import { decodeText } from './charset';
 import {
   type ExtractedChunk,
   type ExtractedDocument,
@@ -26,6 +26,7 @@ export async function extractFormat(
   bytes: Uint8Array,
   format: SourceFormat,
   limits: ExtractionLimits,
+  declaredType?: string,
 ): Promise<ExtractedDocument> {
   const chunkOptions = { targetSize: limits.chunkSize, overlap: limits.chunkOverlap };
   let chunks: ExtractedChunk[];
@@ -52,8 +53,10 @@ export async function extractFormat(
         format === 'docx'
           ? await (await import('./docx')).docxToMarkdown(bytes, limits)
           : format === 'html'
-            ? (await import('./html')).htmlToMarkdown(decodeUtf8(bytes))
-            : decodeUtf8(bytes);
+            ? (await import('./html')).htmlToMarkdown(
+                decodeText(bytes, { declaredType, html: true }),
+              )
+            : decodeText(bytes, { declaredType });
       const contentType = format === 'text' ? 'text/plain' : 'text/markdown';
       chunks = chunkDocument(content, { contentType, ...chunkOptions }).map((c) => ({
         index: c.index,

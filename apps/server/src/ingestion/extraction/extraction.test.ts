@@ -128,6 +128,20 @@ describe('extractDocument: HTML', () => {
     expect(herring?.headingPath.at(-1)).toBe('Herring gull');
   });
 
+  it('reads a legacy page in the charset its <meta> declares, or as Windows-1252', async () => {
+    const latin1 = (html: string) => Buffer.from(html, 'latin1');
+    const declared = latin1(
+      '<html><head><meta charset="iso-8859-1"></head><body><p>Café crème</p>',
+    );
+    expect((await extract(declared, 'page')).chunks[0]?.text).toBe('Café crème');
+    const undeclared = latin1('<!doctype html><p>Déjà vu</p>');
+    expect((await extract(undeclared, 'page')).chunks[0]?.text).toBe('Déjà vu');
+    const plain = latin1('Señor, plain text');
+    expect(await failure(extract(plain, 'a.txt'))).toBe('unsupported_format');
+    const withCharset = extract(plain, 'a.txt', LIMITS, 'text/plain; charset=iso-8859-1');
+    expect((await withCharset).chunks[0]?.text).toBe('Señor, plain text');
+  });
+
   it('falls back to the body text when there is no article', async () => {
     const doc = await extract(text('<p>Only a short line here.</p><script>bad()</script>'), 'x');
     expect(doc.chunks.map((c) => c.text)).toEqual(['Only a short line here.']);

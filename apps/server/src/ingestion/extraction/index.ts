@@ -80,7 +80,10 @@ export async function extractDocument(
   }
   const inlineMax = opts.inlineMaxBytes ?? DEFAULT_INLINE_MAX_BYTES;
   if ((format === 'text' || format === 'markdown') && input.bytes.length <= inlineMax) {
-    return extractFormat(input.bytes, format, limits);
+    return extractFormat(input.bytes, format, limits, input.declaredType);
   }
-  return (opts.pool ?? sharedPool()).run(input.bytes, format, limits, opts.signal);
+  return (opts.pool ?? sharedPool()).run(input.bytes, format, limits, {
+    signal: opts.signal,
+    declaredType: input.declaredType,
+  });
 }

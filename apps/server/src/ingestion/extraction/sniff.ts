@@ -1,3 +1,4 @@
+import { declaredCharset, legacyDecoder } from './charset';
 import type { SourceFormat } from './types';
 import {
   findEndOfCentralDirectory,
@@ -35,8 +36,13 @@ export function sniffFormat(
   const type = declaredType?.split(';')[0]?.trim().toLowerCase();
   if (isPdf(head)) return 'pdf';
   if (isZipSignature(head)) return looksLikeDocx(head, fileName, type) ? 'docx' : null;
-  const text = textPrefix(head);
-  if (text === null) return null;
+  const text = textPrefix(head, legacyDecoder(declaredCharset(declaredType)));
+  if (text === null) {
+    // A legacy web page (Latin-1, Shift_JIS…): its tags are ASCII. It declares its charset in a
+    // `<meta>`, or is read as Windows-1252 like browsers do.
+    const latin1 = textPrefix(head, new TextDecoder('latin1'));
+    return latin1 !== null && looksLikeHtml(latin1) ? 'html' : null;
+  }
   if (MARKDOWN_TYPES.has(type ?? '') || (type !== 'text/html' && MARKDOWN_NAME.test(fileName))) {
     return 'markdown';
   }
@@ -83,10 +89,15 @@ function looksLikeDocx(head: Uint8Array, fileName: string, type: string | undefi
 }
 
 /**
- * The head decoded as UTF-8 when it reads as text: valid UTF-8 (a sequence cut by the end of the
- * head is fine), no NUL and no control character other than whitespace, form feed and escape.
+ * The head decoded when it reads as text: valid UTF-8 (a sequence cut by the end of the head is
+ * fine) or, when `legacy` is given (a declared charset), decoded with it; either way no NUL and no
+ * control character other than whitespace, form feed and escape.
  */
-function textPrefix(head: Uint8Array): string | null {
+function textPrefix(
+  head: Uint8Array,
+  legacy: InstanceType<typeof TextDecoder> | null,
+): string | null {
+  if (legacy) return withoutControls(legacy.decode(head));
   let end = head.length;
   // Drop an incomplete multi-byte sequence at the very end: the head cut it, not the file.
   for (let back = 1; back <= 3 && end - back >= 0; back++) {
@@ -104,6 +115,10 @@ function textPrefix(head: Uint8Array): string | null {
   } catch {
     return null;
   }
+  return withoutControls(text);
+}
+
+function withoutControls(text: string): string | null {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if ((c < 0x20 && c !== 9 && c !== 10 && c !== 12 && c !== 13 && c !== 27) || c === 0x7f) {

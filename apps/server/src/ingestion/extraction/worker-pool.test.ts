@@ -84,7 +84,9 @@ describe('ExtractionPool', () => {
   it('cancels a running extraction when its signal aborts, and keeps serving', async () => {
     await using pool = new ExtractionPool();
     const controller = new AbortController();
-    const running = pool.run(markdown(2_000_000), 'markdown', LIMITS, controller.signal);
+    const running = pool.run(markdown(2_000_000), 'markdown', LIMITS, {
+      signal: controller.signal,
+    });
     const reason = new Error('document deleted');
     controller.abort(reason);
     await expect(running).rejects.toBe(reason);

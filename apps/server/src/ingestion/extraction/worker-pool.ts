@@ -49,6 +49,7 @@ interface Task {
   bytes: Uint8Array;
   format: SourceFormat;
   limits: ExtractionLimits;
+  declaredType?: string;
   signal?: AbortSignal;
   onAbort?: () => void;
   resolve: (doc: ExtractedDocument) => void;
@@ -113,8 +114,9 @@ export class ExtractionPool {
     bytes: Uint8Array,
     format: SourceFormat,
     limits: ExtractionLimits,
-    signal?: AbortSignal,
+    opts: { signal?: AbortSignal; declaredType?: string } = {},
   ): Promise<ExtractedDocument> {
+    const { signal, declaredType } = opts;
     if (this.closed) return Promise.reject(new ExtractionPoolClosed());
     if (signal?.aborted) return Promise.reject(signal.reason);
     const busy = this.slots.filter((s) => s.task !== null).length;
@@ -122,7 +124,16 @@ export class ExtractionPool {
       return Promise.reject(new ExtractionQueueFull(this.maxQueue));
     }
     return new Promise<ExtractedDocument>((resolve, reject) => {
-      const task: Task = { id: this.nextId++, bytes, format, limits, signal, resolve, reject };
+      const task: Task = {
+        id: this.nextId++,
+        bytes,
+        format,
+        limits,
+        declaredType,
+        signal,
+        resolve,
+        reject,
+      };
       if (signal) {
         task.onAbort = () => this.abort(task, signal.reason);
         signal.addEventListener('abort', task.onAbort, { once: true });
@@ -176,6 +187,7 @@ export class ExtractionPool {
         bytes: task.bytes,
         format: task.format,
         limits: task.limits,
+        declaredType: task.declaredType,
       };
       slot.worker.postMessage(request);
     }

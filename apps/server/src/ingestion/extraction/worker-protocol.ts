@@ -7,6 +7,8 @@ export interface ExtractionRequest {
   bytes: Uint8Array;
   format: SourceFormat;
   limits: ExtractionLimits;
+  /** The client's media type: its `charset` decides how text is decoded. */
+  declaredType?: string;
 }
 
 /** What the worker answers: the document, or the failure's code and sentence. */

@@ -14,7 +14,12 @@ const port = parentPort;
 port.on('message', async (request: ExtractionRequest) => {
   let reply: ExtractionReply;
   try {
-    const document = await extractFormat(request.bytes, request.format, request.limits);
+    const document = await extractFormat(
+      request.bytes,
+      request.format,
+      request.limits,
+      request.declaredType,
+    );
     reply = { id: request.id, ok: true, document: packDocument(document) };
   } catch (err) {
     // Anything a parser throws that is not one of ours means it could not make sense of the file.
