@@ -21,9 +21,15 @@ export async function docxToMarkdown(
   }
   let html: string;
   try {
-    const result = await mammoth.convertToHtml({
-      buffer: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-    });
+    const result = await mammoth.convertToHtml(
+      { buffer: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) },
+      {
+        // Never read files the document links to (mammoth's default since the 1.11 advisory).
+        externalFileAccess: false,
+        // Images are dropped from the text anyway: skip base64-encoding them into the HTML.
+        convertImage: mammoth.images.imgElement(async () => ({ src: '' })),
+      },
+    );
     html = result.value;
   } catch (err) {
     throw new ExtractionError(
