@@ -16,6 +16,7 @@ export {
   ExtractionPoolClosed,
   type ExtractionPoolOptions,
   ExtractionQueueFull,
+  ExtractionWorkerFailed,
 } from './worker-pool';
 
 export interface ExtractOptions {
@@ -60,7 +61,7 @@ function sharedPool(): ExtractionPool {
  * in a worker thread, off the event loop; only small text is done in-thread. Rejects with an
  * `ExtractionError` carrying the contract's code (`unsupported_format`, `encrypted`, `no_text`,
  * `corrupt`, `too_large`), or — not the file's fault, worth a retry — `ExtractionQueueFull` /
- * `ExtractionPoolClosed`.
+ * `ExtractionPoolClosed` / `ExtractionWorkerFailed`.
  *
  * @example
  * const doc = await extractDocument({ bytes, fileName: 'guide.pdf' }, limits);

@@ -4,7 +4,12 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { makeFlateBombPdf } from './fixtures/pdf';
 import type { ExtractionLimits } from './types';
-import { ExtractionPool, ExtractionPoolClosed, ExtractionQueueFull } from './worker-pool';
+import {
+  ExtractionPool,
+  ExtractionPoolClosed,
+  ExtractionQueueFull,
+  ExtractionWorkerFailed,
+} from './worker-pool';
 
 const LIMITS: ExtractionLimits = {
   maxPdfPages: 100,
@@ -48,6 +53,15 @@ describe('ExtractionPool', () => {
     }
     // The cap, plus the worker's own start (tsx, pdf.js) and one sampling period of growth.
     expect(peak - before).toBeLessThan(400 * 1024 * 1024);
+  }, 120_000);
+
+  it('tells a worker that cannot start from a file that crashes it', async () => {
+    await using pool = new ExtractionPool({
+      workerUrl: new URL('./fixtures/does-not-exist.ts', import.meta.url),
+    });
+    await expect(pool.run(markdown(10), 'markdown', LIMITS)).rejects.toBeInstanceOf(
+      ExtractionWorkerFailed,
+    );
   }, 120_000);
 
   it('turns any other crash of a worker into corrupt', async () => {

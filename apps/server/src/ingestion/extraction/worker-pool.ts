@@ -6,12 +6,15 @@ import {
   type ExtractionLimits,
   type SourceFormat,
 } from './types';
-import type { ExtractionReply, ExtractionRequest } from './worker-protocol';
+import type { ExtractionReply, ExtractionRequest, WorkerReady } from './worker-protocol';
 
 export interface ExtractionPoolOptions {
   /** Worker threads extracting at once. Default 1: extraction is CPU-bound, chat must keep a core. */
   size?: number;
-  /** Requests that may wait for a worker; one more is refused with `ExtractionQueueFull`. Default 64. */
+  /**
+   * Requests that may wait for a worker (each holds its file in memory); one more is refused with
+   * `ExtractionQueueFull`. Default 16.
+   */
   maxQueue?: number;
   /** Heap cap of each worker (V8 old generation); a worker that runs out is `too_large`. Default 512. */
   heapMb?: number;
@@ -33,6 +36,17 @@ export class ExtractionQueueFull extends Error {
   override name = 'ExtractionQueueFull';
   constructor(readonly maxQueue: number) {
     super(`${maxQueue} files are already waiting for extraction`);
+  }
+}
+
+/**
+ * A worker died before it could take work (its modules failed to load): a fault of the
+ * installation, not of the file, so it must not fail the document for good.
+ */
+export class ExtractionWorkerFailed extends Error {
+  override name = 'ExtractionWorkerFailed';
+  constructor(cause: unknown) {
+    super('The extraction worker failed to start', { cause });
   }
 }
 
@@ -58,6 +72,8 @@ interface Task {
 
 interface Slot {
   worker: Worker;
+  /** The worker has loaded its modules (said `ready`). */
+  ready: boolean;
   task: Task | null;
   timer: NodeJS.Timeout | null;
 }
@@ -99,7 +115,7 @@ export class ExtractionPool {
 
   constructor(opts: ExtractionPoolOptions = {}) {
     this.size = opts.size ?? 1;
-    this.maxQueue = opts.maxQueue ?? 64;
+    this.maxQueue = opts.maxQueue ?? 16;
     this.heapMb = opts.heapMb ?? 512;
     this.timeoutMs = opts.timeoutMs ?? 300_000;
     this.workerUrl = opts.workerUrl ?? new URL('./worker.ts', import.meta.url);
@@ -199,9 +215,13 @@ export class ExtractionPool {
       resourceLimits: { maxOldGenerationSizeMb: this.heapMb },
     });
     worker.unref();
-    const slot: Slot = { worker, task: null, timer: null };
-    let failure: ExtractionError | null = null;
-    worker.on('message', (reply: ExtractionReply) => {
+    const slot: Slot = { worker, ready: false, task: null, timer: null };
+    let failure: Error | null = null;
+    worker.on('message', (reply: ExtractionReply | WorkerReady) => {
+      if ('ready' in reply) {
+        slot.ready = true;
+        return;
+      }
       const task = slot.task;
       if (!task || task.id !== reply.id) return;
       this.finish(slot);
@@ -210,8 +230,9 @@ export class ExtractionPool {
       this.dispatch();
     });
     worker.on('error', (err: Error & { code?: string }) => {
-      failure =
-        err.code === OUT_OF_MEMORY
+      failure = !slot.ready
+        ? new ExtractionWorkerFailed(err)
+        : err.code === OUT_OF_MEMORY
           ? new ExtractionError('too_large', 'The file needs more memory than extraction may use')
           : new ExtractionError('corrupt', `Extraction crashed (${err.message})`);
     });
@@ -224,7 +245,10 @@ export class ExtractionPool {
       if (task) {
         this.settle(
           task,
-          failure ?? new ExtractionError('corrupt', `Extraction stopped (exit code ${code})`),
+          failure ??
+            (slot.ready
+              ? new ExtractionError('corrupt', `Extraction stopped (exit code ${code})`)
+              : new ExtractionWorkerFailed(`exit code ${code}`)),
         );
       }
       this.dispatch();

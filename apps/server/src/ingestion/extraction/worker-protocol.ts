@@ -11,6 +11,11 @@ export interface ExtractionRequest {
   declaredType?: string;
 }
 
+/** Posted once by a worker that has loaded its modules and can take requests. */
+export interface WorkerReady {
+  ready: true;
+}
+
 /** What the worker answers: the document, or the failure's code and sentence. */
 export type ExtractionReply =
   | { id: number; ok: true; document: PackedDocument }

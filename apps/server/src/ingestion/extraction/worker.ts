@@ -6,7 +6,7 @@ import { parentPort } from 'node:worker_threads';
 import { packDocument } from './chunk-packing';
 import { extractFormat } from './extract';
 import { ExtractionError } from './types';
-import type { ExtractionReply, ExtractionRequest } from './worker-protocol';
+import type { ExtractionReply, ExtractionRequest, WorkerReady } from './worker-protocol';
 
 if (!parentPort) throw new Error('worker.ts runs only as a worker thread');
 const port = parentPort;
@@ -35,3 +35,5 @@ port.on('message', async (request: ExtractionRequest) => {
   }
   port.postMessage(reply);
 });
+
+port.postMessage({ ready: true } satisfies WorkerReady);
