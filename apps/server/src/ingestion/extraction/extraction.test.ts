@@ -3,7 +3,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { makeDocx } from './fixtures/docx';
 import { PAGE_SEVEN_SENTENCE } from './fixtures/pdf';
 import { deflateRepeated, writeZip } from './fixtures/zip-writer';
-import { type ExtractionLimits, ExtractionPool, extractDocument } from './index';
+import {
+  closeExtractionPool,
+  configureExtractionPool,
+  type ExtractionLimits,
+  ExtractionPool,
+  extractDocument,
+} from './index';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url));
 const text = (s: string) => new TextEncoder().encode(s);
@@ -185,4 +191,17 @@ describe('extractDocument: Markdown and text', () => {
     const bytes = Buffer.concat([Buffer.alloc(70_000, 0x61), Buffer.from([0xff, 0xfe, 0x61])]);
     expect(await failure(extract(bytes, 'log.txt'))).toBe('corrupt');
   });
+});
+
+describe('the shared pool', () => {
+  it('serves extractDocument without a pool given, and closes and starts again', async () => {
+    configureExtractionPool({ size: 1, heapMb: 256 });
+    const big = text(`# Big\n\n${'word '.repeat(20_000)}`); // past the in-thread threshold
+    const first = await extractDocument({ bytes: big, fileName: 'big.md' }, LIMITS);
+    expect(first.chunks.length).toBeGreaterThan(1);
+    await closeExtractionPool();
+    const again = await extractDocument({ bytes: big, fileName: 'big.md' }, LIMITS);
+    expect(again.chunks).toEqual(first.chunks);
+    await closeExtractionPool();
+  }, 120_000);
 });

@@ -63,6 +63,13 @@ describe('sniffFormat', () => {
     expect(sniffFormat(text('Just words, <b> not a tag start.'), 'notes.txt')).toBe('text');
   });
 
+  it('honours a declared charset, and takes a legacy page by its ASCII tags', () => {
+    const latin1 = (s: string) => Buffer.from(s, 'latin1');
+    expect(sniffFormat(latin1('Señor'), 'a.txt')).toBeNull();
+    expect(sniffFormat(latin1('Señor'), 'a.txt', 'text/plain; charset=ISO-8859-1')).toBe('text');
+    expect(sniffFormat(latin1('<!DOCTYPE html><p>Señor</p>'), 'page')).toBe('html');
+  });
+
   it('takes an empty file as text, so that extraction can say it holds none', () => {
     expect(sniffFormat(new Uint8Array(0), 'empty.pdf')).toBe('text');
   });
