@@ -15,6 +15,8 @@ import { type RestAnswer, rest } from './support/rest';
 import { type ServerProcess, startServerProcess } from './support/server-process';
 
 const STREAM_ROUTE = 'POST /personas/{persona_id}/chat/stream';
+/** The upload, a route of its own that calls its procedure (202 is tested in ingestion-jobs). */
+const UPLOAD_ROUTE = 'POST /collections/{name}/documents';
 
 /**
  * Statuses the document promises but no request can produce, and why. (Routes without input
@@ -178,16 +180,18 @@ describe('the OpenAPI document', () => {
       def.meta?.openapi ? [`${def.meta.openapi.method} ${def.meta.openapi.path}`] : [],
     );
     const documented = operations.map((op) => `${op.method} ${op.path}`);
-    expect(documented.sort()).toEqual([...fromRouter, STREAM_ROUTE].sort());
+    expect(documented.sort()).toEqual([...fromRouter, STREAM_ROUTE, UPLOAD_ROUTE].sort());
     expect(new Set(documented).size).toBe(documented.length);
     // The one procedure without a REST route is the streaming mutation the SSE route serves.
+    // The upload's route calls `collections.addDocument` (JSON forms, multipart, ?wait=).
     expect(procedures.filter(([, def]) => !def.meta?.openapi).map(([name]) => name)).toEqual([
+      'collections.addDocument',
       'chat.stream',
     ]);
   });
 
   it('documents no 500, and every error as a status the API uses', () => {
-    const allowed = new Set([200, 400, 401, 403, 404, 409, 413, 415, 422, 429, 502, 503, 504]);
+    const allowed = new Set([200, 202, 400, 401, 403, 404, 409, 413, 415, 422, 429, 502, 503, 504]);
     for (const op of operations) {
       expect(op.statuses, `${op.method} ${op.path}`).not.toContain(500);
       expect(op.statuses, `${op.method} ${op.path}`).toContain(200);
@@ -474,18 +478,26 @@ describe('the OpenAPI document', () => {
             file_name: 'big.txt',
             content: 'word '.repeat(1000),
           }),
-        502: withMode('fail', () =>
-          on.failing('POST', '/collections/remote/documents', adminFailing, {
-            file_name: 'b.txt',
-            content: 'more remote words',
-          }),
-        ),
-        504: withMode('hang', () =>
-          on.failing('POST', '/collections/remote/documents', adminFailing, {
-            file_name: 'c.txt',
-            content: 'slow remote words',
-          }),
-        ),
+      },
+      'GET /collections/{name}/documents/{document_id}': {
+        400: () => on.main('GET', `/collections/guides/documents/${long}`, b1.token),
+        401: noToken('GET', `/collections/guides/documents/${nope}`),
+        403: () => on.main('GET', `/collections/guides/documents/${nope}`, user.token),
+        404: () => on.main('GET', `/collections/guides/documents/${nope}`, b1.token),
+      },
+      'POST /collections/{name}/documents/{document_id}/retry': {
+        400: () => on.main('POST', `/collections/guides/documents/${long}/retry`, b1.token),
+        401: noToken('POST', `/collections/guides/documents/${nope}/retry`),
+        403: () => on.main('POST', `/collections/guides/documents/${nope}/retry`, user.token),
+        404: () => on.main('POST', `/collections/guides/documents/${nope}/retry`, b1.token),
+        409: async () => {
+          const added = await on.main('POST', '/collections/guides/documents', b1.token, {
+            file_name: 'ready.txt',
+            content: 'A ready document cannot be retried.',
+          });
+          const id = (added.body as { document_id: string }).document_id;
+          return on.main('POST', `/collections/guides/documents/${id}/retry`, b1.token);
+        },
       },
       'GET /collections/{name}/documents': {
         400: () => on.main('GET', `/collections/${long}/documents`, b1.token),
@@ -602,7 +614,11 @@ describe('the OpenAPI document', () => {
     for (const [name, def] of proceduresOfRouter()) {
       const openapi = def.meta?.openapi;
       const access = (PROCEDURE_SCOPES as Record<string, ProcedureAccess>)[name];
-      const op = openapi ? `${openapi.method} ${openapi.path}` : STREAM_ROUTE;
+      const op = openapi
+        ? `${openapi.method} ${openapi.path}`
+        : name === 'collections.addDocument'
+          ? UPLOAD_ROUTE
+          : STREAM_ROUTE;
       const byStatus = provoke[op];
       if (!byStatus || byStatus[403] || access === 'any' || access === 'public') continue;
       const [method, path] = op.split(' ') as [Parameters<typeof call>[1], string];
@@ -716,7 +732,9 @@ describe('the OpenAPI document', () => {
     // 503 (the database unreachable) is on every operation: test/postgres-outage provokes it on
     // each, on a cluster it can kill; an embedded database cannot be cut from outside.
     const documented = operations.flatMap((op) =>
-      op.statuses.filter((s) => s !== 200 && s !== 503).map((s) => `${op.method} ${op.path} ${s}`),
+      op.statuses
+        .filter((s) => s !== 200 && s !== 202 && s !== 503)
+        .map((s) => `${op.method} ${op.path} ${s}`),
     );
     const provoked = Object.entries(provoke).flatMap(([op, byStatus]) =>
       Object.keys(byStatus).map((s) => `${op} ${s}`),

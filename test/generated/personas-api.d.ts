@@ -164,10 +164,19 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Documents of a collection */
+        /** Documents of a collection, whatever their status */
         get: operations["collections-listDocuments"];
         put?: never;
-        /** Add a document: chunked, embedded, stored and indexed (same doc_path replaces the old one) */
+        /**
+         * Add a document: a file (multipart), text, base64 bytes or a URL
+         * @description The document exists from the moment the upload is accepted and is ingested by a durable job: `queued` → `processing` → `ready` (or `failed`, with `error.code`). Its chunks become searchable together, when it is `ready`.
+         *
+         *     The answer waits up to `wait` seconds: **200** with the ready (or failed) document, else **202** with the document as it stands and a `Location` to poll.
+         *
+         *     A non-empty `doc_path` already held by a ready document makes a new document that replaces it when it becomes ready; until then the old one stays searchable, and if the new one fails the old one stays. When uploads of one path race, the last one accepted wins.
+         *
+         *     Checked at once, with nothing stored: the size (413), the format from the first bytes (415), the URL’s address (400), the attributes (400).
+         */
         post: operations["collections-addDocument"];
         delete?: never;
         options?: never;
@@ -182,11 +191,32 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** One document: its ingestion status, progress or error, and attributes */
+        get: operations["collections-getDocument"];
         put?: never;
         post?: never;
-        /** Delete a document; its chunks leave the index at once */
+        /** Delete a document; its chunks leave the index at once (a queued or processing one is cancelled) */
         delete: operations["collections-deleteDocument"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/collections/{name}/documents/{document_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Queue a failed document again (its uploaded file was kept)
+         * @description Answers the document as it stands (`queued`); poll `GET /collections/{name}/documents/{document_id}` until it is `ready` or `failed`.
+         */
+        post: operations["collections-retryDocument"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -629,13 +659,50 @@ export interface components {
             scopes: ("chat" | "knowledge:read" | "knowledge:write" | "personas:write" | "admin")[] | null;
         };
         Document: {
+            attributes: components["schemas"]["DocumentAttributes"];
+            /** @description Size of the uploaded or fetched file */
             bytes: number;
+            /** @description Searchable chunks (0 until ready) */
             chunks: number;
+            content_type: string;
             /** Format: date-time */
             created_at: string;
             doc_path: string;
             document_id: string;
+            /** @description Why a failed document failed (only when `status` is `failed`) */
+            error?: {
+                /** @enum {string} */
+                code: "unsupported_format" | "encrypted" | "no_text" | "corrupt" | "too_large" | "fetch_failed" | "blocked_address" | "embedding_failed";
+                detail: string;
+            };
             file_name: string;
+            /** @description Page count of a PDF */
+            pages?: number;
+            /** @description While queued or processing: chunks embedded so far, of how many (null until extracted) */
+            progress?: {
+                chunks_done: number;
+                chunks_total: number | null;
+            };
+            /**
+             * @description queued → processing → ready, or failed: only a ready document is searchable, all of its chunks at once
+             * @enum {string}
+             */
+            status: "queued" | "processing" | "ready" | "failed";
+            /** Format: date-time */
+            updated_at: string;
+            /** @description The URL it was fetched from, if any */
+            url?: string;
+        };
+        /**
+         * @description Up to 16 keys (`^[A-Za-z_][A-Za-z0-9_.-]{0,63}$`), each a string (at most 1,000 characters), a number or a boolean
+         * @example {
+         *       "lang": "en",
+         *       "year": 2024,
+         *       "reviewed": true
+         *     }
+         */
+        DocumentAttributes: {
+            [key: string]: string | number | boolean;
         };
         Error: {
             /**
@@ -663,6 +730,15 @@ export interface components {
             title: string;
             /** @description A URI for the problem type; `about:blank` here */
             type: string;
+        };
+        /** @description A file of any supported format (PDF, DOCX, HTML, Markdown, text), base64-encoded: what a JSON-only client (tRPC) sends in place of multipart */
+        FileDocumentUpload: {
+            attributes?: components["schemas"]["DocumentAttributes"];
+            content_base64: string;
+            content_type?: string;
+            /** @description Where the document lives in your own tree; a new upload of a non-empty path replaces the ready document of that path once it is ready itself */
+            doc_path?: string;
+            file_name: string;
         };
         Me: {
             /** Format: date-time */
@@ -700,6 +776,17 @@ export interface components {
             messages_next_cursor: string | null;
             persona_id: string;
             title: string;
+        };
+        MultipartDocumentUpload: {
+            /** @description A JSON object as text, e.g. `{"lang":"en"}` (see `DocumentAttributes`) */
+            attributes?: string;
+            doc_path?: string;
+            /**
+             * Format: binary
+             * @description The file (PDF, DOCX, HTML, Markdown or text). Its part’s filename is the default `file_name`, its Content-Type a hint to the format
+             */
+            file: string;
+            file_name?: string;
         };
         Persona: {
             /** Format: date-time */
@@ -753,6 +840,25 @@ export interface components {
             /** @enum {string} */
             registration: "open" | "closed";
             version: string;
+        };
+        /** @description Text or Markdown, sent as a JSON string */
+        TextDocumentUpload: {
+            attributes?: components["schemas"]["DocumentAttributes"];
+            content: string;
+            /** @enum {string} */
+            content_type?: "text/plain" | "text/markdown";
+            /** @description Where the document lives in your own tree; a new upload of a non-empty path replaces the ready document of that path once it is ready itself */
+            doc_path?: string;
+            file_name: string;
+        };
+        /** @description A page the server fetches (loopback, private, link-local and similar addresses are refused unless allowed by the operator) */
+        UrlDocumentUpload: {
+            attributes?: components["schemas"]["DocumentAttributes"];
+            /** @description Where the document lives in your own tree; a new upload of a non-empty path replaces the ready document of that path once it is ready itself */
+            doc_path?: string;
+            file_name?: string;
+            /** Format: uri */
+            url: string;
         };
         UsageReport: {
             from: string;
@@ -2555,7 +2661,10 @@ export interface operations {
     };
     "collections-addDocument": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Seconds to wait for the document to be ready before answering 202 (default 30; 0 answers at once) */
+                wait?: number;
+            };
             header?: {
                 /**
                  * @description Send the same key again (same caller, same body, within 24 h) to get the first answer again, with nothing done twice; another body under the key is a 422, and a request still in flight under it a 409 with `Retry-After`. Only 2xx answers are kept. 1–255 visible ASCII characters, e.g. a UUID.
@@ -2574,34 +2683,38 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    content: string;
-                    /** @enum {string} */
-                    content_type?: "text/plain" | "text/markdown";
-                    doc_path?: string;
-                    file_name: string;
-                };
+                "application/json": components["schemas"]["TextDocumentUpload"] | components["schemas"]["FileDocumentUpload"] | components["schemas"]["UrlDocumentUpload"];
+                "multipart/form-data": components["schemas"]["MultipartDocumentUpload"];
             };
         };
         responses: {
-            /** @description Successful response */
+            /** @description The document, settled within `wait`: `ready` (or `failed`, with `error`) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        chunks: number;
-                        document_id: string;
-                        file_name: string;
-                    };
+                    "application/json": components["schemas"]["Document"];
+                };
+            };
+            /** @description Accepted: the document as it stands (`queued` or `processing`); poll `Location` until it is `ready` or `failed` */
+            202: {
+                headers: {
+                    /** @description Where to poll: `/api/collections/{name}/documents/{document_id}` */
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Document"];
                 };
             };
             /**
              * @description - A parameter or field is missing, of the wrong type or out of range; `issues` names each one (`BAD_REQUEST`)
+             *     - The multipart body has no `file` part, more than one, an empty file, or `attributes` that are not a JSON object (`BAD_REQUEST`)
+             *     - The URL resolves to an address the server refuses to fetch (loopback, private, link-local, …) (`reason: blocked_address`), or cannot be resolved (`reason: fetch_failed`); nothing was stored (`BAD_REQUEST`)
              *     - The collection was built with another embedding model than the server now uses (`BAD_REQUEST`)
-             *     - `Idempotency-Key` is not 1–255 visible ASCII characters (`BAD_REQUEST`)
              *     - The body is not valid JSON (`PARSE_ERROR`)
+             *     - `Idempotency-Key` is not 1–255 visible ASCII characters (`BAD_REQUEST`)
              */
             400: {
                 headers: {
@@ -2698,7 +2811,7 @@ export interface operations {
                 };
             };
             /**
-             * @description - The document is over the size limit (`PAYLOAD_TOO_LARGE`)
+             * @description - The file is over the document size limit (`reason: too_large`), counted on the bytes received; nothing was stored (`PAYLOAD_TOO_LARGE`)
              *     - The body is larger than the server accepts (`PAYLOAD_TOO_LARGE`)
              */
             413: {
@@ -2711,14 +2824,17 @@ export interface operations {
                      *       "type": "about:blank",
                      *       "title": "Payload Too Large",
                      *       "status": 413,
-                     *       "detail": "The document is over the size limit",
+                     *       "detail": "The file is over the document size limit (`reason: too_large`), counted on the bytes received; nothing was stored",
                      *       "code": "PAYLOAD_TOO_LARGE"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Error"];
                 };
             };
-            /** @description The body is of a media type the server does not read: send `application/json` (`UNSUPPORTED_MEDIA_TYPE`) */
+            /**
+             * @description - The file is none of the supported formats (PDF, DOCX, HTML, Markdown, text), judged from its first bytes (`reason: unsupported_format`); nothing was stored (`UNSUPPORTED_MEDIA_TYPE`)
+             *     - The body is neither `application/json` nor `multipart/form-data` (`UNSUPPORTED_MEDIA_TYPE`)
+             */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2729,7 +2845,7 @@ export interface operations {
                      *       "type": "about:blank",
                      *       "title": "Unsupported Media Type",
                      *       "status": 415,
-                     *       "detail": "The body is of a media type the server does not read: send `application/json`",
+                     *       "detail": "The file is none of the supported formats (PDF, DOCX, HTML, Markdown, text), judged from its first bytes (`reason: unsupported_format`); nothing was stored",
                      *       "code": "UNSUPPORTED_MEDIA_TYPE"
                      *     }
                      */
@@ -2754,24 +2870,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Error"];
                 };
             };
-            /** @description The embedding model failed; nothing was stored (`BAD_GATEWAY`) */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "type": "about:blank",
-                     *       "title": "Bad Gateway",
-                     *       "status": 502,
-                     *       "detail": "The embedding model failed; nothing was stored",
-                     *       "code": "BAD_GATEWAY"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Error"];
-                };
-            };
             /** @description The database is unreachable (`reason: database_unreachable`); nothing was done: retry after `Retry-After` seconds (`SERVICE_UNAVAILABLE`) */
             503: {
                 headers: {
@@ -2791,8 +2889,39 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Error"];
                 };
             };
-            /** @description The embedding model timed out; nothing was stored (`GATEWAY_TIMEOUT`) */
-            504: {
+        };
+    };
+    "collections-getDocument": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A document id, from `POST /collections/{name}/documents` or its list
+                 * @example 9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d
+                 */
+                document_id: string;
+                /**
+                 * @description A collection name, as created with `POST /collections`
+                 * @example tea-guides
+                 */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Document"];
+                };
+            };
+            /** @description A parameter or field is missing, of the wrong type or out of range; `issues` names each one (`BAD_REQUEST`) */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2800,10 +2929,89 @@ export interface operations {
                     /**
                      * @example {
                      *       "type": "about:blank",
-                     *       "title": "Gateway Timeout",
-                     *       "status": 504,
-                     *       "detail": "The embedding model timed out; nothing was stored",
-                     *       "code": "GATEWAY_TIMEOUT"
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "A parameter or field is missing, of the wrong type or out of range; `issues` names each one",
+                     *       "code": "BAD_REQUEST"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked token (`UNAUTHORIZED`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "Missing, unknown, expired or revoked token",
+                     *       "code": "UNAUTHORIZED"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description - Your role is `user`; this needs `builder` or `admin` (`FORBIDDEN`)
+             *     - Called with an API key whose `scopes` lack the one this route needs (`reason: missing_scope`, the scope in `scope`) (`FORBIDDEN`)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Your role is `user`; this needs `builder` or `admin`",
+                     *       "code": "FORBIDDEN"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description - Collection not found (or private and not yours) (`NOT_FOUND`)
+             *     - No such document in this collection (`NOT_FOUND`)
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "Collection not found (or private and not yours)",
+                     *       "code": "NOT_FOUND"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is unreachable (`reason: database_unreachable`); nothing was done: retry after `Retry-After` seconds (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unreachable (`reason: database_unreachable`); nothing was done: retry after `Retry-After` seconds",
+                     *       "code": "SERVICE_UNAVAILABLE"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Error"];
@@ -2914,6 +3122,153 @@ export interface operations {
                      *       "status": 404,
                      *       "detail": "Collection not found (or private and not yours)",
                      *       "code": "NOT_FOUND"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is unreachable (`reason: database_unreachable`); nothing was done: retry after `Retry-After` seconds (`SERVICE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unreachable (`reason: database_unreachable`); nothing was done: retry after `Retry-After` seconds",
+                     *       "code": "SERVICE_UNAVAILABLE"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "collections-retryDocument": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A document id, from `POST /collections/{name}/documents` or its list
+                 * @example 9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d
+                 */
+                document_id: string;
+                /**
+                 * @description A collection name, as created with `POST /collections`
+                 * @example tea-guides
+                 */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Document"];
+                };
+            };
+            /** @description A parameter or field is missing, of the wrong type or out of range; `issues` names each one (`BAD_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "A parameter or field is missing, of the wrong type or out of range; `issues` names each one",
+                     *       "code": "BAD_REQUEST"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked token (`UNAUTHORIZED`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "Missing, unknown, expired or revoked token",
+                     *       "code": "UNAUTHORIZED"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description - Your role is `user`; this needs `builder` or `admin` (`FORBIDDEN`)
+             *     - Not the owner of this collection (nor an admin) (`FORBIDDEN`)
+             *     - Called with an API key whose `scopes` lack the one this route needs (`reason: missing_scope`, the scope in `scope`) (`FORBIDDEN`)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Your role is `user`; this needs `builder` or `admin`",
+                     *       "code": "FORBIDDEN"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description - Collection not found (or private and not yours) (`NOT_FOUND`)
+             *     - No such document in this collection (`NOT_FOUND`)
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "Collection not found (or private and not yours)",
+                     *       "code": "NOT_FOUND"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Only a `failed` document can be retried; this one is queued, processing or ready (`CONFLICT`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "Only a `failed` document can be retried; this one is queued, processing or ready",
+                     *       "code": "CONFLICT"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Error"];

@@ -11,6 +11,7 @@ import { answerClientError } from './http/client-errors';
 import { type Authenticate, createContextFactory } from './http/context';
 import { installCors } from './http/cors';
 import { registerDocs } from './http/docs';
+import { registerDocumentUploadRoute } from './http/document-upload-route';
 import { installDrainingRefusal } from './http/draining';
 import { errorBody, installProblemContentType } from './http/error-body';
 import { type IndexHealth, registerHealth } from './http/health';
@@ -175,6 +176,7 @@ async function startApp(config: AppConfig, logger: Logger, cleanup: CleanupStack
   const createContext = createContextFactory(services, authenticateRequest);
   await registerTrpcTransport(http, createContext);
   registerChatStreamRoute(http, createContext);
+  await registerDocumentUploadRoute(http, createContext, config);
   await registerRestTransport(http, createContext, routes);
   installOpenAiErrorShape(http);
   registerOpenAiRoutes(http, createContext);

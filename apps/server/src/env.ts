@@ -101,6 +101,32 @@ const envSchema = z
     // A start loads the indexes while it already listens; a search meanwhile waits this long for
     // them, then answers 503 with Retry-After.
     INDEX_READY_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(3000),
+    // Document ingestion jobs: how many this process runs at once, and how long a claim holds
+    // without renewal before another process may take the job over (a crashed holder's).
+    INGESTION_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+    INGESTION_LEASE_SECONDS: z.coerce.number().int().min(2).max(3600).default(30),
+    // Claims of one job before it is given up as `failed` (a file that kills its process).
+    INGESTION_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
+    // Extraction caps: a PDF's pages, a DOCX's uncompressed total and zip entries.
+    MAX_PDF_PAGES: z.coerce.number().int().min(1).default(2000),
+    MAX_DOCUMENT_EXPANDED_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(200 * 1024 * 1024),
+    MAX_ARCHIVE_ENTRIES: z.coerce.number().int().min(1).default(10_000),
+    // URL uploads: hosts, addresses or CIDRs allowed despite the address rules (an intranet, a
+    // test's loopback server), and the whole fetch's time bound.
+    URL_FETCH_ALLOW_HOSTS: z
+      .string()
+      .default('')
+      .transform((v) =>
+        v
+          .split(',')
+          .map((h) => h.trim())
+          .filter(Boolean),
+      ),
+    URL_FETCH_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   })
   .refine((e) => Boolean(e.ADMIN_EMAIL) === Boolean(e.ADMIN_PASSWORD), {
     message: 'ADMIN_EMAIL and ADMIN_PASSWORD must be set together',
@@ -180,6 +206,23 @@ const envSchema = z
       changeLogRetentionMs:
         e.CHANGE_LOG_RETENTION_HOURS === 0 ? null : e.CHANGE_LOG_RETENTION_HOURS * 3_600_000,
       readyWaitMs: e.INDEX_READY_WAIT_MS,
+    },
+    ingestion: {
+      concurrency: e.INGESTION_CONCURRENCY,
+      leaseMs: e.INGESTION_LEASE_SECONDS * 1000,
+      maxAttempts: e.INGESTION_MAX_ATTEMPTS,
+      extraction: {
+        maxPdfPages: e.MAX_PDF_PAGES,
+        maxExpandedBytes: e.MAX_DOCUMENT_EXPANDED_BYTES,
+        maxArchiveEntries: e.MAX_ARCHIVE_ENTRIES,
+        chunkSize: e.CHUNK_SIZE,
+        chunkOverlap: Math.min(e.CHUNK_OVERLAP, Math.floor(e.CHUNK_SIZE / 2)),
+      },
+      urlFetch: {
+        allowHosts: e.URL_FETCH_ALLOW_HOSTS,
+        timeoutMs: e.URL_FETCH_TIMEOUT_MS,
+        maxBytes: e.DOCUMENT_LIMIT_BYTES,
+      },
     },
     /** Browser origins allowed to call the API cross-origin, exactly as browsers send them. */
     corsOrigins: e.CORS_ORIGINS,

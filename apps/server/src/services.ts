@@ -22,6 +22,8 @@ import { startRetention } from './lib/retention';
 import type { Logger } from './logger';
 import { createPersonasService, findVisiblePersona } from './personas/service';
 import { createEmbedder, createLanguageModel } from './providers';
+import { startIngestionRunner } from './ingestion/jobs/job-runner';
+import { JOBS_CHANNEL } from './ingestion/jobs/jobs-repository';
 import { listenForChanges } from './retrieval/change-log/change-listener';
 import { openChunkIndexes } from './retrieval/chunk-indexes';
 import { loadChunkIndexesInBackground } from './retrieval/loading-indexes';
@@ -88,6 +90,22 @@ export async function createServices(
         ),
     },
   );
+  // Every process runs ingestion jobs: woken by its own uploads, by other processes' (NOTIFY on
+  // Postgres), and by a periodic poll.
+  const jobs = startIngestionRunner(db, {
+    embedder,
+    indexes,
+    extraction: config.ingestion.extraction,
+    urlFetch: config.ingestion.urlFetch,
+    concurrency: config.ingestion.concurrency,
+    leaseMs: config.ingestion.leaseMs,
+    maxAttempts: config.ingestion.maxAttempts,
+    reclaimAtStart: kind === 'pglite',
+    listen: databaseUrl
+      ? (wake) => listenForChanges(databaseUrl, wake, logger, JOBS_CHANNEL)
+      : undefined,
+    logger,
+  });
   // One lock per collection for everything that changes it: ingestion, and the deletion of the
   // collection or of its owner.
   const collectionLock = new KeyedMutex();
@@ -109,9 +127,9 @@ export async function createServices(
         indexes,
         retrieve,
         documentLimitBytes: config.documentLimitBytes,
-        chunkSize: config.chunkSize,
-        chunkOverlap: config.chunkOverlap,
         defaultRagMode: DEFAULT_RAG_MODE,
+        jobs,
+        urlFetch: config.ingestion.urlFetch,
         collectionLock,
       }),
       metrics,
@@ -141,6 +159,9 @@ export async function createServices(
   const authenticate: Authenticate = (token) => auth.authenticate(token);
   const close = async () => {
     retention.stop();
+    // Jobs stop first (handed back, queued for any process) while the indexes and database are
+    // still open.
+    await jobs.close();
     await indexes.close();
   };
   return { services, authenticate, indexes, metrics, close };

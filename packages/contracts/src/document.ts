@@ -4,6 +4,11 @@ import type { ZodOpenApiPathsObject } from 'zod-openapi';
 import { API_TAGS, type DocumentedMeta } from './openapi';
 import { CHAT_STREAM_PATH, chatStreamFailures, chatStreamPaths } from './openapi-chat-stream';
 import {
+  DOCUMENT_UPLOAD_PATH,
+  documentUploadFailures,
+  documentUploadPaths,
+} from './openapi-document-upload';
+import {
   errorBodySchema,
   errorResponses,
   type Failure,
@@ -65,7 +70,11 @@ function addIdempotencyKey(operation: Operation): void {
  * operations, tag descriptions, parameter examples and the streaming chat route.
  */
 export function createOpenApiDocument(opts: { version: string }): OpenAPIObject {
-  const doc = documentRouter(appRouter, { ...opts, paths: chatStreamPaths() });
+  const doc = documentRouter(appRouter, {
+    ...opts,
+    paths: { ...chatStreamPaths(), ...documentUploadPaths() },
+  });
+  completeDocumentUpload(operationAt(doc, DOCUMENT_UPLOAD_PATH, 'POST'));
   // The stream takes the chat procedure's input (`chat.stream` and `chat.send` share one
   // schema), so its parameters and body are the generated ones of `POST …/chat`.
   const send = operationAt(doc, '/personas/{persona_id}/chat', 'POST');
@@ -86,6 +95,31 @@ export function createOpenApiDocument(opts: { version: string }): OpenAPIObject 
     if (ok) ok.headers = { ...ok.headers, 'Cache-Control': noStoreHeader };
   }
   return doc;
+}
+
+/**
+ * The upload's hand-written operation, completed as a generated one would be: its errors (not
+ * the JSON-only 415: it reads multipart too), `Idempotency-Key`, parameter and body examples,
+ * and its JSON forms as `oneOf` (exactly one applies: each is strict and requires its own key).
+ */
+function completeDocumentUpload(operation: Operation): void {
+  addIdempotencyKey(operation);
+  completeOperation(operation, {
+    failures: [
+      ...documentUploadFailures,
+      ...IDEMPOTENCY_FAILURES,
+      ...scopeFailures('collections.addDocument'),
+    ],
+    protect: true,
+    bodyFailures: [],
+  });
+  addParameterExamples(operation);
+  const json = operation.requestBody?.content?.['application/json']?.schema;
+  if (json && Array.isArray(json.anyOf)) {
+    json.oneOf = json.anyOf;
+    delete json.anyOf;
+  }
+  addBodyExample(operation, REQUEST_EXAMPLES['collections.addDocument']);
 }
 
 /** The operations whose success hands out a token, which the server marks `no-store`. */
@@ -186,11 +220,13 @@ function operationAt(doc: OpenAPIObject, path: string, method: string): Operatio
 /** Error responses from the operation's failures, and its security stated either way. */
 function completeOperation(
   operation: Operation,
-  opts: { failures: readonly Failure[]; protect: boolean },
+  opts: { failures: readonly Failure[]; protect: boolean; bodyFailures?: readonly Failure[] },
 ): void {
   const all: Failure[] = [...opts.failures];
   // The host parses every body before a procedure runs: these can answer any body route.
-  if (operation.requestBody) all.push(f.malformedJson, f.bodyTooLarge, f.notJson);
+  if (operation.requestBody) {
+    all.push(...(opts.bodyFailures ?? [f.malformedJson, f.bodyTooLarge, f.notJson]));
+  }
   if (opts.protect) all.push(f.unauthenticated);
   // Every operation reads the database, or at least resolves the token it was sent there.
   all.push(f.databaseUnreachable);

@@ -25,8 +25,8 @@ export class DomainError extends Error {
 
 export class BadRequestError extends DomainError {
   override name = 'BadRequestError';
-  constructor(message: string) {
-    super('BAD_REQUEST', message);
+  constructor(message: string, opts: { reason?: string } = {}) {
+    super('BAD_REQUEST', message, opts);
   }
 }
 
@@ -119,8 +119,16 @@ export function retryAfterOf(error: unknown): number | undefined {
 
 export class PayloadTooLargeError extends DomainError {
   override name = 'PayloadTooLargeError';
+  constructor(message: string, opts: { reason?: string } = {}) {
+    super('PAYLOAD_TOO_LARGE', message, opts);
+  }
+}
+
+/** An uploaded file of no supported format, judged from its first bytes: a 415, nothing stored. */
+export class UnsupportedFormatError extends DomainError {
+  override name = 'UnsupportedFormatError';
   constructor(message: string) {
-    super('PAYLOAD_TOO_LARGE', message);
+    super('UNSUPPORTED_MEDIA_TYPE', message, { reason: 'unsupported_format' });
   }
 }
 

@@ -257,6 +257,30 @@ export const failures = {
   ),
   documentTooLarge: fail('PAYLOAD_TOO_LARGE', 'The document is over the size limit'),
   documentNotFound: fail('NOT_FOUND', 'No such document in this collection'),
+  documentNotFailed: fail(
+    'CONFLICT',
+    'Only a `failed` document can be retried; this one is queued, processing or ready',
+  ),
+  uploadTooLarge: fail(
+    'PAYLOAD_TOO_LARGE',
+    'The file is over the document size limit (`reason: too_large`), counted on the bytes received; nothing was stored',
+  ),
+  unsupportedFormat: fail(
+    'UNSUPPORTED_MEDIA_TYPE',
+    'The file is none of the supported formats (PDF, DOCX, HTML, Markdown, text), judged from its first bytes (`reason: unsupported_format`); nothing was stored',
+  ),
+  notAnUpload: fail(
+    'UNSUPPORTED_MEDIA_TYPE',
+    'The body is neither `application/json` nor `multipart/form-data`',
+  ),
+  blockedAddress: fail(
+    'BAD_REQUEST',
+    'The URL resolves to an address the server refuses to fetch (loopback, private, link-local, …) (`reason: blocked_address`), or cannot be resolved (`reason: fetch_failed`); nothing was stored',
+  ),
+  badUpload: fail(
+    'BAD_REQUEST',
+    'The multipart body has no `file` part, more than one, an empty file, or `attributes` that are not a JSON object',
+  ),
   embeddingFailed: fail('BAD_GATEWAY', 'The embedding model failed; nothing was stored'),
   embeddingTimedOut: fail('GATEWAY_TIMEOUT', 'The embedding model timed out; nothing was stored'),
 

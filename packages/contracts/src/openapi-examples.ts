@@ -1,3 +1,4 @@
+import type { TextDocumentUpload } from './collections/document-schemas';
 import type { RouterInputs } from './root';
 
 /**
@@ -82,7 +83,8 @@ export const REQUEST_EXAMPLES = {
     content:
       '# Brewing green tea\n\nGreen tea is brewed with water at 80 degrees Celsius for two to three minutes. Boiling water makes green tea bitter.\n',
     content_type: 'text/markdown',
-  } satisfies Omit<Inputs['collections']['addDocument'], 'name'>,
+    attributes: { lang: 'en', topic: 'green tea' },
+  } satisfies TextDocumentUpload,
   'collections.search': {
     query: 'How long is green tea brewed?',
     top_k: 3,

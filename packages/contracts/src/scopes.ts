@@ -61,11 +61,13 @@ export const PROCEDURE_SCOPES = {
   'collections.list': 'knowledge:read',
   'collections.get': 'knowledge:read',
   'collections.listDocuments': 'knowledge:read',
+  'collections.getDocument': 'knowledge:read',
   'collections.search': 'knowledge:read',
   'collections.create': 'knowledge:write',
   'collections.delete': 'knowledge:write',
   'collections.addDocument': 'knowledge:write',
   'collections.deleteDocument': 'knowledge:write',
+  'collections.retryDocument': 'knowledge:write',
 } as const satisfies Record<string, Scope | 'any' | 'session' | 'public'>;
 export type ProcedureAccess = (typeof PROCEDURE_SCOPES)[keyof typeof PROCEDURE_SCOPES];
 

@@ -23,7 +23,7 @@ import type {
   Collection,
   CollectionList,
   CreateCollectionInput,
-  DocumentAdded,
+  CollectionDocument,
   DocumentList,
   SearchInput,
   SearchResult,
@@ -111,8 +111,12 @@ export interface Services {
     list(actor: AuthUser, page: PageInput): Promise<CollectionList>;
     get(actor: AuthUser, name: string): Promise<Collection>;
     delete(actor: AuthUser, name: string): Promise<MessageResponse>;
-    addDocument(actor: AuthUser, input: AddDocumentInput): Promise<DocumentAdded>;
+    /** Accepts an upload as a queued document and waits up to `input.wait` s for it to settle. */
+    addDocument(actor: AuthUser, input: AddDocumentInput): Promise<CollectionDocument>;
     listDocuments(actor: AuthUser, name: string, page: PageInput): Promise<DocumentList>;
+    getDocument(actor: AuthUser, name: string, documentId: string): Promise<CollectionDocument>;
+    /** Queues a failed document again; a 409 for any other status. */
+    retryDocument(actor: AuthUser, name: string, documentId: string): Promise<CollectionDocument>;
     deleteDocument(actor: AuthUser, name: string, documentId: string): Promise<MessageResponse>;
     search(actor: AuthUser, input: SearchInput): Promise<SearchResult>;
   };

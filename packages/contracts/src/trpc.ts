@@ -25,8 +25,22 @@ export interface InputIssue {
   code: string;
 }
 
+type ZodIssue = ZodError['issues'][number];
+
+/**
+ * A union that matched no option (the upload's JSON forms) reports every option's issues; the
+ * option that came closest (fewest issues) is the one the client meant, so its issues are told.
+ */
+function closestIssues(issue: ZodIssue): ZodIssue[] {
+  if (issue.code !== 'invalid_union' || issue.errors.length === 0) return [issue];
+  const closest = issue.errors.reduce((best, next) => (next.length < best.length ? next : best));
+  return closest.flatMap((inner) =>
+    closestIssues({ ...inner, path: [...issue.path, ...inner.path] } as ZodIssue),
+  );
+}
+
 function toInputIssues(error: ZodError): InputIssue[] {
-  return error.issues.map((issue) => ({
+  return error.issues.flatMap(closestIssues).map((issue) => ({
     path: issue.path.map(String).join('.'),
     message: issue.message,
     code: issue.code,

@@ -3,16 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { RagHit } from '@personas/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Embedder } from '../ingestion/embeddings/embedder';
-import { createHashingEmbedder } from '../ingestion/embeddings/hashing-embedder';
-import { createLogger } from '../logger';
 import { changeLogRepository } from '../retrieval/change-log/change-log-repository';
-import { openChunkIndexes } from '../retrieval/chunk-indexes';
-import { createRetriever } from '../retrieval/retriever';
 import { type Actor, adminActor, createActor, TEST_ADMIN_ENV } from '../test-support/actors';
 import type { RestCall } from '../test-support/rest-client';
 import { startTestApp, type TestApp } from '../test-support/test-app';
-import { createCollectionsService } from './service';
 
 const FILLER = [
   'The quarterly report covers revenue growth in the northern region and new hires in sales.',
@@ -234,73 +228,6 @@ describe('ingestion and search', () => {
       token: a.token,
     });
     expect(docs.body.documents).toEqual([]);
-  });
-
-  it('answers 404, storing nothing, when the collection is deleted while a document is embedded', async () => {
-    await api('POST', '/collections', { token: owner.token, body: { name: 'short-lived' } });
-    // A service over the same database whose embedder waits for the test: the document is past
-    // every check and being embedded when the collection goes.
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let embedding!: () => void;
-    const embeddingStarted = new Promise<void>((resolve) => {
-      embedding = resolve;
-    });
-    const hashing = createHashingEmbedder();
-    const gated: Embedder = {
-      model: hashing.model,
-      dimensions: hashing.dimensions,
-      async embed(texts) {
-        embedding();
-        await released;
-        return hashing.embed(texts);
-      },
-    };
-    const indexes = await openChunkIndexes(
-      t.database.db,
-      await mkdtemp(path.join(tmpdir(), 'personas-gated-')),
-      createLogger('warn'),
-    );
-    const service = createCollectionsService(t.database.db, {
-      embedder: gated,
-      indexes,
-      retrieve: createRetriever(t.database.db, gated, indexes),
-      documentLimitBytes: 1_000_000,
-      chunkSize: 800,
-      chunkOverlap: 100,
-      defaultRagMode: 'hybrid',
-    });
-    const actor = {
-      id: owner.id,
-      email: owner.email,
-      role: 'builder' as const,
-      credential: { kind: 'session' as const, sessionId: 'test' },
-      scopes: null,
-      personaIds: null,
-    };
-    const adding = service.addDocument(actor, {
-      name: 'short-lived',
-      file_name: 'late.txt',
-      content: 'Tides and harbours.',
-    });
-    await embeddingStarted;
-    expect((await api('DELETE', '/collections/short-lived', { token: owner.token })).status).toBe(
-      200,
-    );
-    release();
-    await expect(adding).rejects.toMatchObject({
-      code: 'NOT_FOUND',
-      message: 'Collection not found: short-lived',
-    });
-    const orphans = await t.database.db
-      .selectFrom('documents')
-      .select('id')
-      .where('file_name', '=', 'late.txt')
-      .execute();
-    expect(orphans).toEqual([]);
-    await indexes.close();
   });
 
   it('refuses to mix embedders: a collection built with other dimensions answers 400', async () => {

@@ -20,11 +20,13 @@ const withCounts = (db: Db) =>
         .selectFrom('documents')
         .select(sql<number>`count(*)::int`.as('n'))
         .whereRef('documents.collection_id', '=', 'collections.id')
+        .where('documents.status', '=', 'ready')
         .as('documents'),
       eb
         .selectFrom('documents')
         .select(sql<number>`coalesce(sum(chunk_count), 0)::int`.as('n'))
         .whereRef('documents.collection_id', '=', 'collections.id')
+        .where('documents.status', '=', 'ready')
         .as('chunks'),
     ]);
 
@@ -117,15 +119,6 @@ export const collectionsRepository = {
       .executeTakeFirst();
   },
 
-  findDocumentByPath(db: Db, collectionId: string, docPath: string) {
-    return db
-      .selectFrom('documents')
-      .selectAll()
-      .where('collection_id', '=', collectionId)
-      .where('doc_path', '=', docPath)
-      .executeTakeFirst();
-  },
-
   /** Deletes a document and its chunks; returns the chunk ids that must leave the indexes. */
   async deleteDocument(db: Db, documentId: string): Promise<number[]> {
     const chunks = await db
@@ -137,10 +130,7 @@ export const collectionsRepository = {
     return chunks.map((c) => Number(c.id));
   },
 
-  /**
-   * Rejects with a unique violation (see db/errors.ts) when the collection already holds a
-   * document with this non-empty doc_path: the partial unique index is what keeps paths unique.
-   */
+  /** A new document: queued, its chunks come when its job makes it ready (ingestion/jobs). */
   insertDocument(db: Db, d: NewDocumentRow) {
     return db.insertInto('documents').values(d).returningAll().executeTakeFirstOrThrow();
   },

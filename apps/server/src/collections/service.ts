@@ -1,27 +1,33 @@
 import { createHash } from 'node:crypto';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import {
   type AuthUser,
   BadRequestError,
   type Collection,
   ConflictError,
+  DEFAULT_UPLOAD_WAIT_SECONDS,
   ForbiddenError,
   METRIC_DEFAULTS,
   NotFoundError,
   PayloadTooLargeError,
+  type AddDocumentInput,
   type RagMode,
   type Services,
+  UnsupportedFormatError,
 } from '@personas/contracts';
 import { auditRepository } from '../audit/repository';
 import type { Db } from '../db/connect';
-import { isForeignKeyViolation, isUniqueViolation } from '../db/errors';
-import { chunkDocument, chunkEmbeddingText } from '../ingestion/chunker';
+import { isForeignKeyViolation } from '../db/errors';
 import type { Embedder } from '../ingestion/embeddings/embedder';
+import { sniffFormat } from '../ingestion/extraction';
+import type { IngestionRunner } from '../ingestion/jobs/job-runner';
+import { jobsRepository } from '../ingestion/jobs/jobs-repository';
+import { checkUrl, UrlFetchError, type UrlFetchOptions } from '../ingestion/url-fetch';
 import { KeyedMutex } from '../lib/keyed-mutex';
 import { isUuid } from '../lib/uuid';
 import type { ChunkIndexes } from '../retrieval/chunk-indexes';
 import type { Retrieve } from '../retrieval/retriever';
 import { canReadCollection } from './access';
+import { toDocumentDto } from './document-dto';
 import { type CollectionWithCounts, collectionsRepository } from './repository';
 
 export interface CollectionsServiceOptions {
@@ -29,9 +35,13 @@ export interface CollectionsServiceOptions {
   indexes: ChunkIndexes;
   retrieve: Retrieve;
   documentLimitBytes: number;
-  chunkSize: number;
-  chunkOverlap: number;
   defaultRagMode: RagMode;
+  /** The ingestion runner of this process: woken by an upload, awaited by `wait`. */
+  jobs: Pick<IngestionRunner, 'wake' | 'settled' | 'cancel'>;
+  /** What the at-once check of a URL upload allows (`URL_FETCH_ALLOW_HOSTS`, …). */
+  urlFetch: UrlFetchOptions;
+  /** A seam for tests; the url-fetch module's check by default. */
+  checkUrl?: typeof checkUrl;
   /**
    * The per-collection lock, shared with whatever else deletes collections (a user's deletion:
    * see `createOwnerCollectionsRemoval`). A fresh one when not given.
@@ -39,8 +49,25 @@ export interface CollectionsServiceOptions {
   collectionLock?: KeyedMutex;
 }
 
-/** Texts embedded per call: bounds one call's work and lets other requests run in between. */
-const EMBED_BATCH = 16;
+/** The first bytes a format is recognised from. */
+const SNIFF_BYTES = 4096;
+
+/** A name for a URL's document when the client gave none: its last path segment, or its host. */
+function fileNameOfUrl(url: URL): string {
+  const last = decodeURIComponent(url.pathname.split('/').filter(Boolean).pop() ?? '');
+  return (last || url.hostname).slice(0, 255);
+}
+
+/** What a document is stored as until extraction says more precisely. */
+const CONTENT_TYPES = {
+  pdf: 'application/pdf',
+  docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  html: 'text/html',
+  markdown: 'text/markdown',
+  text: 'text/plain',
+} as const;
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 function toCollectionDto(c: CollectionWithCounts): Collection {
   return {
@@ -62,6 +89,7 @@ export function createCollectionsService(
   opts: CollectionsServiceOptions,
 ): Services['collections'] {
   const { embedder, indexes } = opts;
+  const checkUrlNow = opts.checkUrl ?? checkUrl;
   // One ingestion or deletion per collection at a time in this process. The indexes no longer
   // depend on it — they follow the change log, whose application is order-insensitive (a dropped
   // collection's additions are ignored), also for writers in other processes — but it keeps this
@@ -99,20 +127,62 @@ export function createCollectionsService(
     }
   }
 
-  async function embedAll(texts: string[]): Promise<number[][]> {
-    const vectors: number[][] = [];
-    for (let i = 0; i < texts.length; i += EMBED_BATCH) {
-      vectors.push(...(await embedder.embed(texts.slice(i, i + EMBED_BATCH))));
-      await yieldToEventLoop();
+  async function findDocumentIn(collectionId: string, documentId: string) {
+    const document = isUuid(documentId)
+      ? await collectionsRepository.findDocument(db, collectionId, documentId)
+      : undefined;
+    if (!document) throw new NotFoundError('Document not found');
+    return document;
+  }
+
+  /** The checks made at once, before anything is stored: size, format, the URL's address. */
+  async function accept(input: AddDocumentInput) {
+    if ('url' in input) {
+      const url = await checkUrlNow(input.url, opts.urlFetch).catch((error: unknown) => {
+        if (error instanceof UrlFetchError) {
+          throw new BadRequestError(error.detail, { reason: error.code });
+        }
+        throw error;
+      });
+      return {
+        url: url.href,
+        bytes: null,
+        fileName: input.file_name ?? fileNameOfUrl(url),
+        declaredType: null,
+        contentType: 'application/octet-stream',
+      };
     }
-    for (const v of vectors) {
-      if (v.length !== embedder.dimensions) {
-        throw new BadRequestError(
-          `The embedder returned ${v.length} dimensions; the collection expects ${embedder.dimensions}`,
-        );
-      }
+    const bytes =
+      'content' in input
+        ? new TextEncoder().encode(input.content)
+        : new Uint8Array(Buffer.from(input.content_base64, 'base64'));
+    if (bytes.length > opts.documentLimitBytes) {
+      throw new PayloadTooLargeError(
+        `The document is ${bytes.length} bytes; the limit is ${opts.documentLimitBytes} bytes`,
+        { reason: 'too_large' },
+      );
     }
-    return vectors;
+    if (bytes.length === 0) throw new BadRequestError('The file is empty');
+    const declaredType =
+      input.content_type ??
+      ('content' in input && /\.(md|markdown)$/i.test(input.file_name) ? 'text/markdown' : null);
+    const format = sniffFormat(
+      bytes.subarray(0, SNIFF_BYTES),
+      input.file_name,
+      declaredType ?? undefined,
+    );
+    if (format === null) {
+      throw new UnsupportedFormatError(
+        `${input.file_name} is none of the supported formats (PDF, DOCX, HTML, Markdown, text)`,
+      );
+    }
+    return {
+      url: null,
+      bytes,
+      fileName: input.file_name,
+      declaredType,
+      contentType: CONTENT_TYPES[format],
+    };
   }
 
   return {
@@ -166,88 +236,62 @@ export function createCollectionsService(
 
     async addDocument(actor, input) {
       const collection = await findOwned(actor, input.name);
-      const bytes = Buffer.byteLength(input.content, 'utf8');
-      if (bytes > opts.documentLimitBytes) {
-        throw new PayloadTooLargeError(
-          `The document is ${bytes} bytes; the limit is ${opts.documentLimitBytes} bytes`,
+      assertSameEmbedder(collection);
+      const accepted = await accept(input);
+      const document = await db
+        .transaction()
+        .execute(async (trx) => {
+          const inserted = await collectionsRepository.insertDocument(trx, {
+            collection_id: collection.id,
+            file_name: accepted.fileName,
+            doc_path: input.doc_path ?? '',
+            content_type: accepted.contentType,
+            declared_type: accepted.declaredType,
+            content_sha256: accepted.bytes ? sha256(accepted.bytes) : '',
+            bytes: accepted.bytes?.length ?? 0,
+            chunk_count: 0,
+            attributes: JSON.stringify(input.attributes ?? {}),
+            source_url: accepted.url,
+            uploaded_by: actor.id,
+            status: 'queued',
+          });
+          if (accepted.bytes) await jobsRepository.insertSource(trx, inserted.id, accepted.bytes);
+          await jobsRepository.notify(trx);
+          return inserted;
+        })
+        .catch((error: unknown) => {
+          // The collection was deleted meanwhile.
+          if (isForeignKeyViolation(error))
+            throw new NotFoundError(`Collection not found: ${input.name}`);
+          throw error;
+        });
+      opts.jobs.wake();
+      await opts.jobs.settled(document.id, (input.wait ?? DEFAULT_UPLOAD_WAIT_SECONDS) * 1000);
+      const now = await collectionsRepository.findDocument(db, collection.id, document.id);
+      if (!now) {
+        throw new NotFoundError(
+          'The document was deleted, or replaced by a later upload of its doc_path, before it was ready',
         );
       }
-      assertSameEmbedder(collection);
-      const contentType =
-        input.content_type ??
-        (/\.(md|markdown)$/i.test(input.file_name) ? 'text/markdown' : 'text/plain');
-      const chunks = chunkDocument(input.content, {
-        contentType,
-        targetSize: opts.chunkSize,
-        overlap: opts.chunkOverlap,
-      });
-      await yieldToEventLoop();
-      const vectors = await embedAll(chunks.map(chunkEmbeddingText));
-      const docPath = input.doc_path ?? '';
-      const sha256 = createHash('sha256').update(input.content).digest('hex');
+      return toDocumentDto(now);
+    },
 
-      return collectionLock.run(collection.id, async () => {
-        // Postgres first, in one transaction (with its change-log rows); the indexes follow the
-        // log. A crash in between leaves the indexes behind the log, which the next start replays.
-        const store = () =>
-          db.transaction().execute(async (trx) => {
-            const existing = docPath
-              ? await collectionsRepository.findDocumentByPath(trx, collection.id, docPath)
-              : undefined;
-            if (existing) await collectionsRepository.deleteDocument(trx, existing.id);
-            const document = await collectionsRepository.insertDocument(trx, {
-              collection_id: collection.id,
-              file_name: input.file_name,
-              doc_path: docPath,
-              content_type: contentType,
-              content_sha256: sha256,
-              bytes,
-              chunk_count: chunks.length,
-            });
-            const ids = await collectionsRepository.insertChunks(
-              trx,
-              chunks.map((chunk, i) => ({
-                collection_id: collection.id,
-                document_id: document.id,
-                position: chunk.index,
-                heading_path: chunk.headingPath,
-                text: chunk.text,
-                embedding: vectors[i]!,
-              })),
-            );
-            await auditRepository.record(trx, {
-              actorId: actor.id,
-              action: 'document.added',
-              targetId: document.id,
-            });
-            return { documentId: document.id, labels: ids };
-          });
-        const { documentId, labels } = await store()
-          // A writer outside this process (another server on the same database) committed the
-          // same doc_path after our lookup: the unique index refused ours. Once more finds and
-          // replaces theirs, as if the uploads had come one after the other.
-          .catch((error: unknown) => (isUniqueViolation(error) ? store() : Promise.reject(error)))
-          .catch((error: unknown) => {
-            // The collection was deleted while this document was being embedded.
-            if (isForeignKeyViolation(error))
-              throw new NotFoundError(`Collection not found: ${input.name}`);
-            if (isUniqueViolation(error)) {
-              throw new ConflictError(
-                `Another document with doc_path ${docPath} was being stored at the same time; try again`,
-              );
-            }
-            throw error;
-          });
-        // Read your own writes: searchable through this process before it answers.
-        await indexes.sync(
-          labels.map((label, i) => ({
-            label,
-            vector: vectors[i]!,
-            text: chunkEmbeddingText(chunks[i]!),
-          })),
+    async getDocument(actor, name, documentId) {
+      const collection = await findReadable(actor, name);
+      return toDocumentDto(await findDocumentIn(collection.id, documentId));
+    },
+
+    async retryDocument(actor, name, documentId) {
+      const collection = await findOwned(actor, name);
+      const document = await findDocumentIn(collection.id, documentId);
+      if (!(await jobsRepository.requeueFailed(db, document.id))) {
+        throw new ConflictError(
+          `Only a failed document can be retried; this one is ${document.status}`,
         );
-        return { document_id: documentId, file_name: input.file_name, chunks: chunks.length };
-      });
+      }
+      await jobsRepository.notify(db);
+      opts.jobs.wake();
+      return toDocumentDto(await findDocumentIn(collection.id, document.id));
     },
 
     async listDocuments(actor, name, page) {
@@ -257,25 +301,12 @@ export function createCollectionsService(
         collection.id,
         page,
       );
-      return {
-        next_cursor,
-        documents: rows.map((d) => ({
-          document_id: d.id,
-          file_name: d.file_name,
-          doc_path: d.doc_path,
-          chunks: d.chunk_count,
-          bytes: d.bytes,
-          created_at: d.created_at.toISOString(),
-        })),
-      };
+      return { next_cursor, documents: rows.map(toDocumentDto) };
     },
 
     async deleteDocument(actor, name, documentId) {
       const collection = await findOwned(actor, name);
-      const document = isUuid(documentId)
-        ? await collectionsRepository.findDocument(db, collection.id, documentId)
-        : undefined;
-      if (!document) throw new NotFoundError('Document not found');
+      const document = await findDocumentIn(collection.id, documentId);
       await collectionLock.run(collection.id, async () => {
         await db.transaction().execute(async (trx) => {
           await collectionsRepository.deleteDocument(trx, document.id);
@@ -285,6 +316,8 @@ export function createCollectionsService(
             targetId: document.id,
           });
         });
+        // A job of it running here stops at once (elsewhere, at its next lease renewal).
+        opts.jobs.cancel(document.id);
         await indexes.sync();
       });
       return { message: 'Document deleted successfully' };

@@ -1,4 +1,4 @@
-import type { RagHit, Role, Scope } from '@personas/contracts';
+import type { DocumentFailureCode, DocumentStatus, RagHit, Role, Scope } from '@personas/contracts';
 import type {
   ColumnType,
   Generated,
@@ -18,6 +18,7 @@ export interface Database {
   registrations: RegistrationsTable;
   collections: CollectionsTable;
   documents: DocumentsTable;
+  document_sources: DocumentSourcesTable;
   chunks: ChunksTable;
   personas: PersonasTable;
   persona_collections: PersonaCollectionsTable;
@@ -125,6 +126,32 @@ export interface DocumentsTable {
   /** A flat object (values string, number or boolean) that search and personas filter by. */
   attributes: JSONColumnType<DocumentAttributes, string | undefined, string>;
   created_at: Generated<Date>;
+  /** The ingestion job's state: chunks exist only for `ready` documents. */
+  status: Generated<DocumentStatus>;
+  error_code: DocumentFailureCode | null;
+  error_detail: string | null;
+  /** Page count of a PDF, once extracted. */
+  pages: number | null;
+  chunks_done: Generated<number>;
+  chunks_total: number | null;
+  /** The URL a document was fetched from (its bytes are fetched by the job). */
+  source_url: string | null;
+  /** The media type the client declared, a hint for extraction. */
+  declared_type: string | null;
+  /** Who uploaded it: the audit event of its `ready` names them. */
+  uploaded_by: string | null;
+  /** Claims of the job so far; bounded, so a document that kills processes ends `failed`. */
+  attempts: Generated<number>;
+  /** The process holding the job, until `lease_expires_at` (renewed while it works). */
+  lease_owner: string | null;
+  lease_expires_at: Date | null;
+  updated_at: Generated<Date>;
+}
+
+/** An upload's bytes, kept until its document is ready (and for a failed one, for retry). */
+export interface DocumentSourcesTable {
+  document_id: string;
+  bytes: Uint8Array;
 }
 export type DocumentRow = Selectable<DocumentsTable>;
 export type NewDocumentRow = Insertable<DocumentsTable>;

@@ -10,7 +10,8 @@ import {
   collectionSchema,
   createCollectionInputSchema,
   deleteDocumentInputSchema,
-  documentAddedSchema,
+  documentRefInputSchema,
+  documentSchema,
   documentListSchema,
   listDocumentsInputSchema,
   searchInputSchema,
@@ -68,32 +69,50 @@ export const collectionsRouter = {
     .output(messageSchema)
     .mutation(({ ctx, input }) => ctx.services.collections.delete(ctx.user, input.name)),
 
+  // REST reaches it through its own route (JSON forms, multipart, `?wait=`, 202 + Location:
+  // http/document-upload-route.ts), which calls it through the caller; the operation is
+  // described by hand (openapi-document-upload.ts), since its body is one of several forms.
   addDocument: builderProcedure
     .use(idempotent)
+    .input(addDocumentInputSchema)
+    .output(documentSchema)
+    .mutation(({ ctx, input }) => ctx.services.collections.addDocument(ctx.user, input)),
+
+  getDocument: builderProcedure
     .meta(
-      rest('POST', '/collections/{name}/documents', {
-        idempotent: true,
+      rest('GET', '/collections/{name}/documents/{document_id}', {
         tags,
-        summary:
-          'Add a document: chunked, embedded, stored and indexed (same doc_path replaces the old one)',
-        errors: [
-          ...ownerOnly,
-          f.otherEmbedder,
-          f.documentTooLarge,
-          f.embeddingFailed,
-          f.embeddingTimedOut,
-        ],
+        summary: 'One document: its ingestion status, progress or error, and attributes',
+        errors: [...notReadable, f.documentNotFound],
       }),
     )
-    .input(addDocumentInputSchema)
-    .output(documentAddedSchema)
-    .mutation(({ ctx, input }) => ctx.services.collections.addDocument(ctx.user, input)),
+    .input(documentRefInputSchema)
+    .output(documentSchema)
+    .query(({ ctx, input }) =>
+      ctx.services.collections.getDocument(ctx.user, input.name, input.document_id),
+    ),
+
+  retryDocument: builderProcedure
+    .meta(
+      rest('POST', '/collections/{name}/documents/{document_id}/retry', {
+        tags,
+        summary: 'Queue a failed document again (its uploaded file was kept)',
+        description:
+          'Answers the document as it stands (`queued`); poll `GET /collections/{name}/documents/{document_id}` until it is `ready` or `failed`.',
+        errors: [...ownerOnly, f.documentNotFound, f.documentNotFailed],
+      }),
+    )
+    .input(documentRefInputSchema)
+    .output(documentSchema)
+    .mutation(({ ctx, input }) =>
+      ctx.services.collections.retryDocument(ctx.user, input.name, input.document_id),
+    ),
 
   listDocuments: builderProcedure
     .meta(
       rest('GET', '/collections/{name}/documents', {
         tags,
-        summary: 'Documents of a collection',
+        summary: 'Documents of a collection, whatever their status',
         errors: notReadable,
       }),
     )
@@ -105,7 +124,8 @@ export const collectionsRouter = {
     .meta(
       rest('DELETE', '/collections/{name}/documents/{document_id}', {
         tags,
-        summary: 'Delete a document; its chunks leave the index at once',
+        summary:
+          'Delete a document; its chunks leave the index at once (a queued or processing one is cancelled)',
         errors: [...ownerOnly, f.documentNotFound],
       }),
     )

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { pageInputSchema, pageOf, timestampSchema } from '../common';
+import { documentSchema } from './document-schemas';
 import { jsonNumber } from '../json-number';
 import {
   collectionNameSchema,
@@ -41,33 +42,8 @@ export const collectionNameInputSchema = z.strictObject({ name: z.string().min(1
 export const collectionListSchema = pageOf('collections', collectionSchema);
 export type CollectionList = z.infer<typeof collectionListSchema>;
 
-export const addDocumentInputSchema = z.strictObject({
-  name: z.string().min(1).max(100),
-  file_name: z.string().trim().min(1).max(255),
-  doc_path: z.string().max(1000).optional(),
-  // Bounded by the document size limit (413), checked in bytes by the service.
-  content: z.string().refine((c) => c.trim().length > 0, 'Document content is empty'),
-  content_type: z.enum(['text/plain', 'text/markdown']).optional(),
-});
-export type AddDocumentInput = z.infer<typeof addDocumentInputSchema>;
+export * from './document-schemas';
 
-export const documentAddedSchema = z.object({
-  document_id: z.string(),
-  file_name: z.string(),
-  chunks: z.number().int(),
-});
-export type DocumentAdded = z.infer<typeof documentAddedSchema>;
-
-export const documentSchema = z
-  .object({
-    document_id: z.string(),
-    file_name: z.string(),
-    doc_path: z.string(),
-    chunks: z.number().int(),
-    bytes: z.number().int(),
-    created_at: timestampSchema,
-  })
-  .meta({ id: 'Document' });
 export const documentListSchema = pageOf('documents', documentSchema);
 
 export const listDocumentsInputSchema = pageInputSchema.extend({
@@ -75,10 +51,12 @@ export const listDocumentsInputSchema = pageInputSchema.extend({
 });
 export type DocumentList = z.infer<typeof documentListSchema>;
 
-export const deleteDocumentInputSchema = z.strictObject({
+/** One document of a collection: what get, retry and delete take. */
+export const documentRefInputSchema = z.strictObject({
   name: z.string().min(1).max(100),
   document_id: z.string().min(1).max(100),
 });
+export const deleteDocumentInputSchema = documentRefInputSchema;
 
 /**
  * One retrieved chunk. `success` says whether it passes the threshold in the chosen metric;

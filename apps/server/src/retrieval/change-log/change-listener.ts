@@ -23,6 +23,8 @@ export function listenForChanges(
   connectionString: string,
   wake: () => void,
   logger: Logger,
+  /** The channel to LISTEN on: the change log's by default; the ingestion jobs' too. */
+  channel: string = CHANGES_CHANNEL,
 ): ChangeListener {
   let client: pg.Client | null = null;
   let timer: NodeJS.Timeout | null = null;
@@ -52,7 +54,7 @@ export function listenForChanges(
       lost = true;
       if (client === next) client = null;
       if (!closed) {
-        logger.warn({ err }, 'the change-log listener lost its connection; reconnecting');
+        logger.warn({ err, channel }, 'a LISTEN connection was lost; reconnecting');
         scheduleReconnect();
       }
       next.end().catch(() => undefined);
@@ -63,7 +65,7 @@ export function listenForChanges(
     next.on('notification', () => wake());
     try {
       await next.connect();
-      await next.query(`LISTEN ${CHANGES_CHANNEL}`);
+      await next.query(`LISTEN ${channel}`);
     } catch (err) {
       onLost(err as Error);
       return;
