@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { PROVIDERS_OR_POLICIES } from '@huggingface/inference';
 import { z } from 'zod';
+import { InvalidAllowListEntry, parseAllowList } from './ingestion/url-fetch/allow-list';
 import { trustProxySchema } from './http/trust-proxy';
 
 const envSchema = z
@@ -125,8 +126,20 @@ const envSchema = z
           .split(',')
           .map((h) => h.trim())
           .filter(Boolean),
-      ),
+      )
+      .superRefine((hosts, ctx) => {
+        try {
+          parseAllowList(hosts);
+        } catch (error) {
+          if (!(error instanceof InvalidAllowListEntry)) throw error;
+          ctx.addIssue({ code: 'custom', message: error.message });
+        }
+      }),
     URL_FETCH_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+    // Extraction (PDF, DOCX, HTML, large text) runs in worker threads off the event loop: how many,
+    // and how far the process's memory may grow while they work before a file is `too_large`.
+    EXTRACTION_WORKERS: z.coerce.number().int().min(1).max(16).default(1),
+    EXTRACTION_MEMORY_MB: z.coerce.number().int().min(64).default(1024),
   })
   .refine((e) => Boolean(e.ADMIN_EMAIL) === Boolean(e.ADMIN_PASSWORD), {
     message: 'ADMIN_EMAIL and ADMIN_PASSWORD must be set together',
@@ -218,6 +231,7 @@ const envSchema = z
         chunkSize: e.CHUNK_SIZE,
         chunkOverlap: Math.min(e.CHUNK_OVERLAP, Math.floor(e.CHUNK_SIZE / 2)),
       },
+      workers: { size: e.EXTRACTION_WORKERS, memoryMb: e.EXTRACTION_MEMORY_MB },
       urlFetch: {
         allowHosts: e.URL_FETCH_ALLOW_HOSTS,
         timeoutMs: e.URL_FETCH_TIMEOUT_MS,

@@ -22,6 +22,7 @@ import { startRetention } from './lib/retention';
 import type { Logger } from './logger';
 import { createPersonasService, findVisiblePersona } from './personas/service';
 import { createEmbedder, createLanguageModel } from './providers';
+import { ExtractionPool, extractDocument } from './ingestion/extraction';
 import { startIngestionRunner } from './ingestion/jobs/job-runner';
 import { JOBS_CHANNEL } from './ingestion/jobs/jobs-repository';
 import { listenForChanges } from './retrieval/change-log/change-listener';
@@ -92,7 +93,10 @@ export async function createServices(
   );
   // Every process runs ingestion jobs: woken by its own uploads, by other processes' (NOTIFY on
   // Postgres), and by a periodic poll.
+  // This app's extraction workers (not the module's shared pool): closed with the app.
+  const extraction = new ExtractionPool(config.ingestion.workers);
   const jobs = startIngestionRunner(db, {
+    extract: (input, limits, opts) => extractDocument(input, limits, { ...opts, pool: extraction }),
     embedder,
     indexes,
     extraction: config.ingestion.extraction,
@@ -162,6 +166,7 @@ export async function createServices(
     // Jobs stop first (handed back, queued for any process) while the indexes and database are
     // still open.
     await jobs.close();
+    await extraction.close();
     await indexes.close();
   };
   return { services, authenticate, indexes, metrics, close };

@@ -36,10 +36,11 @@ const documentAt = (collectionId: string, docPath: string) => ({
   content_sha256: 'x',
   bytes: 1,
   chunk_count: 0,
+  status: 'ready' as const,
 });
 
 describe('documents', () => {
-  it('are unique per (collection, doc_path): the index refuses a second one, also inside a transaction', async () => {
+  it('when ready, are unique per (collection, doc_path): the index refuses a second one, also inside a transaction', async () => {
     const { db } = database;
     const [one, two] = collectionIds as [string, string];
     await collectionsRepository.insertDocument(db, documentAt(one, 'guides/setup.md'));
@@ -54,11 +55,19 @@ describe('documents', () => {
       )
       .catch((error: unknown) => error);
     expect(isUniqueViolation(inTransaction), String(inTransaction)).toBe(true);
+    // An upload still in progress sits beside the ready one (it replaces it once ready).
+    await collectionsRepository.insertDocument(db, {
+      ...documentAt(one, 'guides/setup.md'),
+      status: 'queued',
+    });
 
     // The same path in another collection is another document.
     await collectionsRepository.insertDocument(db, documentAt(two, 'guides/setup.md'));
     const { rows: docs } = await collectionsRepository.listDocuments(db, one, {});
-    expect(docs.map((d) => d.doc_path)).toEqual(['guides/setup.md']);
+    expect(docs.map((d) => [d.doc_path, d.status])).toEqual([
+      ['guides/setup.md', 'ready'],
+      ['guides/setup.md', 'queued'],
+    ]);
   });
 
   it('without a path (doc_path "") are never unique', async () => {

@@ -202,6 +202,7 @@ export function startIngestionRunner(db: Db, opts: IngestionRunnerOptions): Inge
     const extracted: ExtractedDocument = await extract(
       { bytes, fileName: job.file_name, declaredType },
       opts.extraction,
+      { signal },
     );
     check();
     const total = extracted.chunks.length;
