@@ -278,7 +278,11 @@ export function createCollectionsService(
 
     async getDocument(actor, name, documentId) {
       const collection = await findReadable(actor, name);
-      return toDocumentDto(await findDocumentIn(collection.id, documentId));
+      const document = await findDocumentIn(collection.id, documentId);
+      // A client polling for `ready` searches next, perhaps through this process: what it is told
+      // is ready is searchable here first (the log applied; one cheap read when up to date).
+      if (document.status === 'ready') await indexes.sync();
+      return toDocumentDto(document);
     },
 
     async retryDocument(actor, name, documentId) {

@@ -112,6 +112,28 @@ describe('good files', () => {
   });
 });
 
+describe('a large document', () => {
+  it('is found through the process that answered ready, at once (read your own writes)', async () => {
+    const paragraph = 'Cargo manifests are filed with the harbour office before departure. '.repeat(
+      6,
+    );
+    const sections = Array.from({ length: 2500 }, (_, i) =>
+      i === 2000
+        ? '## Berths\n\nThe quillifish berth is reserved for the lifeboat.'
+        : `## Section ${i}\n\n${paragraph}`,
+    );
+    const { status, body } = await uploadFile(
+      'manifests.md',
+      Buffer.from(sections.join('\n\n')),
+      'text/markdown',
+    );
+    expect(status, JSON.stringify(body)).toBe(200);
+    expect(body.chunks).toBeGreaterThan(2000);
+    const [first] = await search('quillifish berth lifeboat');
+    expect(first?.document_string).toContain('quillifish berth');
+  });
+});
+
 describe('bad files: a clear error, nothing searchable, the collection as it was', () => {
   const failures: [string, () => Promise<Uint8Array>, string][] = [
     ['an encrypted PDF', async () => fixture('encrypted.pdf'), 'encrypted'],

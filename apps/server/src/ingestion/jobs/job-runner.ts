@@ -299,7 +299,15 @@ export function startIngestionRunner(db: Db, opts: IngestionRunnerOptions): Inge
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const status = await jobs.status(db, documentId);
-        if (status === undefined || status === 'ready' || status === 'failed') return;
+        if (status === 'ready') {
+          // Read your own writes: `ready` is in Postgres the moment it commits, before the
+          // runner has applied the chunks to the indexes; the upload answers once it has (this
+          // process's job), or once this process has applied the log (another process's).
+          await running.get(documentId)?.done;
+          await opts.indexes.sync();
+          return;
+        }
+        if (status === undefined || status === 'failed') return;
         const left = deadline - Date.now();
         if (left <= 0 || closed) return;
         // Woken by this process's runner as the job ends, or after a while to look again (the
