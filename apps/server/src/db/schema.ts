@@ -1,4 +1,4 @@
-import type { RagHit, Role, Scope } from '@personas/contracts';
+import type { DocumentFilter, Role, Scope, StoredRagHit } from '@personas/contracts';
 import type {
   ColumnType,
   Generated,
@@ -158,6 +158,8 @@ export interface PersonasTable {
   query_threshold: number;
   top_k: number;
   rag_mode: 'hybrid' | 'vector';
+  /** `rag.filter`: which documents the persona retrieves from, by attributes; `{}` for all. */
+  rag_filter: JSONColumnType<DocumentFilter, string | undefined, string>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }
@@ -191,7 +193,7 @@ export interface MessagesTable {
   role: 'user' | 'assistant';
   content: string;
   /** jsonb: pg and PGlite both parse it to an object on the way out; it goes in as JSON text. */
-  rag_hit: JSONColumnType<RagHit | null, string | null, string | null>;
+  rag_hit: JSONColumnType<StoredRagHit | null, string | null, string | null>;
   created_at: Generated<Date>;
 }
 export type MessageRow = Selectable<MessagesTable>;

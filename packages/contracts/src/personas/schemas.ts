@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { pageOf, timestampSchema } from '../common';
+import { documentFilterSchema } from '../collections/document-filter';
 import { jsonNumber } from '../json-number';
 
 export const METRIC_DEFAULTS = { cosine: 0.3, euclidean: 1.2 } as const;
@@ -44,6 +45,8 @@ const ragInputSchema = z
     query_metric: queryMetricSchema.optional(),
     top_k: jsonNumber(z.number().int().min(1).max(20)).optional(),
     mode: ragModeSchema.optional(),
+    /** Replaces the stored filter; `{}` removes it. */
+    filter: documentFilterSchema.optional(),
   })
   // On the rag object, not the body: trpc-to-openapi documents a refined body as a plain
   // z.object, which would drop `additionalProperties: false` from the document.
@@ -105,6 +108,10 @@ export const personaSchema = z
       query_metric: queryMetricSchema,
       top_k: z.number().int(),
       mode: ragModeSchema,
+      filter: documentFilterSchema.meta({
+        description:
+          'The documents this persona retrieves from, by their attributes (see the search route); `{}` when it retrieves from all',
+      }),
     }),
     created_at: timestampSchema,
     updated_at: timestampSchema,

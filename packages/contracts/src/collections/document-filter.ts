@@ -1,0 +1,50 @@
+import { z } from 'zod';
+
+/** At most this many keys in a filter (and in a document's attributes). */
+export const MAX_FILTER_KEYS = 16;
+/** At most this many values in one key's list of alternatives. */
+export const MAX_FILTER_VALUES = 100;
+
+/**
+ * One attribute value: JSON's string, number or boolean. Equality is JSON equality, type
+ * included: `1` matches `1` (and `1.0`) but not `"1"`, and `true` is not `"true"`.
+ *
+ * Not coerced on REST: trpc-to-openapi sets `coerce` only on number and boolean fields it reaches
+ * through objects, never inside a union or a record, so `true` stays a boolean.
+ */
+export const attributeValueSchema = z.union([z.string().max(1000), z.number(), z.boolean()]);
+export type AttributeValue = z.infer<typeof attributeValueSchema>;
+
+const attributeKeySchema = z.string().min(1).max(100);
+
+/** A document's attributes, as hits carry them. */
+export const documentAttributesSchema = z.record(attributeKeySchema, attributeValueSchema).meta({
+  description:
+    'The attributes of the document the chunk belongs to (`{}` when it has none): what `filter` matches',
+  examples: [{ language: 'en', year: 2024 }],
+});
+export type DocumentAttributes = z.infer<typeof documentAttributesSchema>;
+
+/**
+ * `{"<attribute>": value | [values…]}`: a document matches when every key matches; a list means
+ * any of its values; a document without the key does not match. Values compare as JSON (`1` is
+ * not `"1"`). `{}` filters nothing.
+ *
+ * @example filter: { language: 'en', year: [2023, 2024] }
+ */
+export const documentFilterSchema = z
+  .record(
+    attributeKeySchema,
+    z.union([attributeValueSchema, z.array(attributeValueSchema).min(1).max(MAX_FILTER_VALUES)], {
+      error: `A filter value is a string, number or boolean, or a list of 1–${MAX_FILTER_VALUES} of them`,
+    }),
+  )
+  .refine((filter) => Object.keys(filter).length <= MAX_FILTER_KEYS, {
+    message: `A filter has at most ${MAX_FILTER_KEYS} keys`,
+  })
+  .meta({
+    description: `Only chunks of documents whose \`attributes\` match: every key must match; a list (1–${MAX_FILTER_VALUES} values) means any of its values; a document without the key does not match. Values are strings, numbers or booleans compared as JSON (\`1\` is not \`"1"\`). At most ${MAX_FILTER_KEYS} keys. Applied before the cut to \`top_k\`, so a filter never leaves fewer hits than there are matching chunks.`,
+    maxProperties: MAX_FILTER_KEYS,
+    examples: [{ language: 'en', year: [2023, 2024] }],
+  });
+export type DocumentFilter = z.infer<typeof documentFilterSchema>;
