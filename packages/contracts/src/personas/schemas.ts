@@ -45,8 +45,11 @@ const ragInputSchema = z
     query_metric: queryMetricSchema.optional(),
     top_k: jsonNumber(z.number().int().min(1).max(20)).optional(),
     mode: ragModeSchema.optional(),
-    /** Replaces the stored filter; `{}` removes it. */
-    filter: documentFilterSchema.optional(),
+    filter: documentFilterSchema
+      .meta({
+        description: `The documents the persona retrieves from, by their attributes, as the search route's \`filter\`: every key must match; a list means any of its values; a document without the key does not match; values compare as JSON (\`1\` is not \`"1"\`). Replaces the stored filter; \`{}\` removes it.`,
+      })
+      .optional(),
   })
   // On the rag object, not the body: trpc-to-openapi documents a refined body as a plain
   // z.object, which would drop `additionalProperties: false` from the document.
