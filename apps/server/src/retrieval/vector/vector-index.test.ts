@@ -6,7 +6,7 @@ import { normalize } from '../../ingestion/embeddings/embedder';
 import { seededRandom } from '../../test-support/seeded-random';
 import { DimensionMismatchError, VectorIndexFileError } from './errors';
 import { labelSetChecksum } from './label-set-checksum';
-import { CollectionVectorIndex, EXACT_SEARCH_MAX_LABELS, type VectorItem } from './vector-index';
+import { CollectionVectorIndex, prefersExactSearch, type VectorItem } from './vector-index';
 import { sidecarPath } from './vector-index-file';
 
 let dir = '';
@@ -58,20 +58,22 @@ describe('CollectionVectorIndex', () => {
 
   describe('with a label filter', () => {
     const dims = 16;
-    const items = randomItems(EXACT_SEARCH_MAX_LABELS * 2, dims, 7);
+    const items = randomItems(4096, dims, 7);
     const index = CollectionVectorIndex.create(dims);
     index.add(items);
     const query = items[0]!.vector;
-    /** The allowed points by exact cosine to the query, best first: what a filter must return. */
-    const exactAmong = (only: Set<number>) =>
-      items
-        .filter((item) => only.has(item.label))
-        .map((item) => ({ label: item.label, cosine: dot(item.vector, query) }))
-        .sort((a, b) => b.cosine - a.cosine);
+    /** Every point by exact cosine to the query, best first. */
+    const ranked = items
+      .map((item) => ({ label: item.label, cosine: dot(item.vector, query) }))
+      .sort((a, b) => b.cosine - a.cosine);
 
-    it('answers a small allowed set exactly, even when every one is far from the query', () => {
-      // The 30 points farthest from the query: an unfiltered top 10 holds none of them.
-      const far = exactAmong(new Set(items.map((i) => i.label))).slice(-30);
+    it.each([
+      ['scored one by one', 30],
+      ['walked in the graph', 300],
+    ])('answers a set of allowed points far from the query, %s', (_, size) => {
+      expect(prefersExactSearch(size, items.length)).toBe(size === 30);
+      // The points farthest from the query: an unfiltered top 10 holds none of them.
+      const far = ranked.slice(-size);
       const only = new Set([...far.map((h) => h.label), 999_999]); // an unknown label is skipped
       const hits = index.search(query, 10, only);
       expect(hits.map((h) => h.label)).toEqual(far.slice(0, 10).map((h) => h.label));
@@ -79,8 +81,13 @@ describe('CollectionVectorIndex', () => {
         expect(hit.cosineSimilarity).toBeCloseTo(far[i]!.cosine, 5);
         expect(hit.euclideanDistance).toBeCloseTo(Math.sqrt(2 - 2 * far[i]!.cosine), 5);
       });
-      expect(index.search(query, 100, only)).toHaveLength(30);
+      // Never fewer than exist: every allowed point, when k asks for more.
+      const all = index.search(query, size + 50, only);
+      expect(all.map((h) => h.label).sort((a, b) => a - b)).toEqual(
+        far.map((h) => h.label).sort((a, b) => a - b),
+      );
       expect(index.search(query, 10, new Set())).toEqual([]);
+      expect(index.search(query, 10, new Set([999_999]))).toEqual([]);
     });
 
     it('skips removed points', () => {
@@ -92,12 +99,12 @@ describe('CollectionVectorIndex', () => {
 
     it('walks the graph for a large allowed set and returns only allowed points', () => {
       const only = new Set(items.filter((i) => i.label % 3 !== 0).map((i) => i.label));
-      expect(only.size).toBeGreaterThan(EXACT_SEARCH_MAX_LABELS);
       const hits = index.search(query, 20, only);
       expect(hits).toHaveLength(20);
       expect(hits.every((h) => only.has(h.label))).toBe(true);
       const truth = new Set(
-        exactAmong(only)
+        ranked
+          .filter((h) => only.has(h.label))
           .slice(0, 20)
           .map((h) => h.label),
       );
