@@ -141,7 +141,7 @@ for (const withGin of [false, true]) {
     const samples = await time(ROUNDS, () =>
       retrievalRepository.chunkIdsMatching(db, [collectionId], filter!),
     );
-    (resolveTimes[label] ??= []).push(p50(samples));
+    resolveTimes[label] = [...(resolveTimes[label] ?? []), p50(samples)];
   }
 }
 for (const [label, [without, withGin]] of Object.entries(resolveTimes)) {
