@@ -59,9 +59,10 @@ export function passes(metric: QueryMetric, threshold: number, cosine: number, e
 
 /**
  * The retrieval a persona does: candidates from the vector index (and, in hybrid mode, the
- * lexical index) of every collection, ranked, cut to top_k, then scored exactly against the
- * stored embeddings so both distances mean what they say. Returns the top_k candidates in rank
- * order, each flagged with whether it passes the threshold.
+ * lexical index) of every collection — among the chunks of the documents a filter allows, when
+ * one is given — ranked, cut to top_k, then scored exactly against the stored embeddings so both
+ * distances mean what they say. Returns the top_k candidates in rank order, each flagged with
+ * whether it passes the threshold and saying where it came from (document, page, attributes).
  */
 export function createRetriever(
   db: Db,
@@ -71,16 +72,18 @@ export function createRetriever(
 ) {
   return async function retrieve(req: RetrievalRequest): Promise<RagHit[]> {
     if (req.collectionIds.length === 0) return [];
-    const [queryVector] = await embedder.embed([req.query], { signal: req.signal });
-    if (!queryVector) return [];
-    const pool = Math.max(CANDIDATES_PER_RETRIEVER, req.topK);
     // A filter becomes the set of chunk ids it allows, which both indexes apply before their cut:
-    // so a filter never leaves fewer hits than there are matching chunks.
-    let only: ReadonlySet<number> | undefined;
-    if (req.filter && Object.keys(req.filter).length > 0) {
-      only = new Set(await retrievalRepository.chunkIdsMatching(db, req.collectionIds, req.filter));
-      if (only.size === 0) return [];
-    }
+    // so a filter never leaves fewer hits than there are matching chunks. Resolved while the
+    // query is embedded (a round trip to a model server, with a hosted embedder).
+    const filtered = req.filter !== undefined && Object.keys(req.filter).length > 0;
+    const [[queryVector], allowed] = await Promise.all([
+      embedder.embed([req.query], { signal: req.signal }),
+      filtered ? retrievalRepository.chunkIdsMatching(db, req.collectionIds, req.filter!) : null,
+    ]);
+    if (!queryVector) return [];
+    const only = allowed ? new Set(allowed) : undefined;
+    if (only?.size === 0) return [];
+    const pool = Math.max(CANDIDATES_PER_RETRIEVER, req.topK);
 
     let candidates: number[];
     if (req.mode === 'hybrid') {
