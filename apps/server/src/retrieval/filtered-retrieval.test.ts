@@ -300,6 +300,19 @@ describe('filter on a persona', () => {
     expect(hits.map((h) => [h.document_id, h.page])).toEqual([[ids.guide, 7]]);
   });
 
+  it('limits them on the streaming route, whose first event carries them', async () => {
+    const res = await t.app.http.inject({
+      method: 'POST',
+      url: `/api/personas/${personaId}/chat/stream`,
+      headers: { authorization: `Bearer ${builder.token}`, 'content-type': 'application/json' },
+      payload: JSON.stringify({ content: 'tea brewing temperature' }),
+    });
+    expect(res.statusCode).toBe(200);
+    const meta = /^event: meta\ndata: (.*)$/m.exec(res.body)?.[1];
+    const hits = (JSON.parse(meta ?? 'null') as { rag_hits: RagHit[] }).rag_hits;
+    expect(hits.map((h) => [h.document_id, h.page])).toEqual([[ids.guide, 7]]);
+  });
+
   it('keeps the stored message readable, with where its hit came from', async () => {
     const res = await t.api<ChatResponse>('POST', `/personas/${personaId}/chat`, {
       token: builder.token,
