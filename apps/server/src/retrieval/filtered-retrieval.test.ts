@@ -212,6 +212,9 @@ describe('filter on the search route', () => {
     ['more than 16 keys', Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 1]))],
     ['more than 100 values', { year: Array.from({ length: 101 }, (_, i) => i) }],
     ['not an object', 'en'],
+    // Text jsonb cannot hold: refused up front rather than failing in the database.
+    ['a NUL in a key', { 'lang\u0000': 'en' }],
+    ['an unpaired surrogate', { language: ['en', '\ud800'] }],
   ])('refuses %s with a 400 naming filter', async (_, filter) => {
     const res = await search({ query: 'tea', filter });
     expect(res.status).toBe(400);

@@ -5,6 +5,21 @@ export const MAX_FILTER_KEYS = 16;
 /** At most this many values in one key's list of alternatives. */
 export const MAX_FILTER_VALUES = 100;
 
+/** An unpaired surrogate: text a jsonb value cannot hold (nor can it hold a NUL). */
+const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Text Postgres can hold in jsonb: the filter is compared as jsonb and the attributes are stored
+ * as jsonb, which refuses NUL and unpaired surrogates. Refused here (400), not by the database
+ * (500); the request-wide NUL check looks at values only, not at keys.
+ */
+function storableText(schema: z.ZodString) {
+  return schema.refine(
+    (text) => !text.includes('\u0000') && !UNPAIRED_SURROGATE.test(text),
+    'text must not contain NUL (\\u0000) characters or unpaired surrogates',
+  );
+}
+
 /**
  * One attribute value: JSON's string, number or boolean. Equality is JSON equality, type
  * included: `1` matches `1` (and `1.0`) but not `"1"`, and `true` is not `"true"`.
@@ -12,10 +27,14 @@ export const MAX_FILTER_VALUES = 100;
  * Not coerced on REST: trpc-to-openapi sets `coerce` only on number and boolean fields it reaches
  * through objects, never inside a union or a record, so `true` stays a boolean.
  */
-export const attributeValueSchema = z.union([z.string().max(1000), z.number(), z.boolean()]);
+export const attributeValueSchema = z.union([
+  storableText(z.string().max(1000)),
+  z.number(),
+  z.boolean(),
+]);
 export type AttributeValue = z.infer<typeof attributeValueSchema>;
 
-const attributeKeySchema = z.string().min(1).max(100);
+const attributeKeySchema = storableText(z.string().min(1).max(100));
 
 /** A document's attributes, as hits carry them. */
 export const documentAttributesSchema = z.record(attributeKeySchema, attributeValueSchema).meta({
