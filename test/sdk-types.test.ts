@@ -21,9 +21,14 @@ import { describe, expectTypeOf, it } from 'vitest';
 
 const client = createPersonasClient({ url: 'http://127.0.0.1:9' });
 
+type DocumentFilter = Record<string, string | number | boolean | (string | number | boolean)[]>;
+
 type RagHit = {
+  document_id: string;
   file_name: string;
   doc_path: string;
+  page: number | null;
+  attributes: Record<string, string | number | boolean>;
   document_string: string;
   euclidean_distance: number;
   cosine_similarity: number;
@@ -63,6 +68,7 @@ describe("the SDK's inferred types", () => {
             query_metric?: 'cosine' | 'euclidean' | undefined;
             top_k?: number | undefined;
             mode?: 'hybrid' | 'vector' | undefined;
+            filter?: DocumentFilter | undefined;
           }
         | undefined;
     }>();

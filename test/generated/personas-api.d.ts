@@ -566,7 +566,7 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             id: string;
-            rag_hit?: components["schemas"]["RagHit"] | null;
+            rag_hit?: components["schemas"]["StoredRagHit"] | null;
             /** @enum {string} */
             role: "user" | "assistant";
         };
@@ -799,6 +799,19 @@ export interface components {
             rag: {
                 db_collections: string[];
                 /**
+                 * @description The documents this persona retrieves from, by their attributes (see the search route); `{}` when it retrieves from all
+                 * @example {
+                 *       "language": "en",
+                 *       "year": [
+                 *         2023,
+                 *         2024
+                 *       ]
+                 *     }
+                 */
+                filter: {
+                    [key: string]: (string | number | boolean) | (string | number | boolean)[];
+                };
+                /**
                  * @description hybrid: lexical + vector candidates fused by rank; vector: vector only
                  * @enum {string}
                  */
@@ -819,11 +832,48 @@ export interface components {
             visibility: "public" | "private";
         };
         RagHit: {
+            /**
+             * @description The attributes of the document the chunk belongs to (`{}` when it has none): what `filter` matches
+             * @example {
+             *       "language": "en",
+             *       "year": 2024
+             *     }
+             */
+            attributes: {
+                [key: string]: string | number | boolean;
+            };
             cosine_similarity: number;
             doc_path: string;
+            /** @description The document the chunk belongs to */
+            document_id: string;
             document_string: string;
             euclidean_distance: number;
             file_name: string;
+            /** @description The 1-based page the chunk came from (PDFs); null for formats without pages */
+            page: number | null;
+            success: boolean;
+        };
+        /** @description The hit as the message keeps it; `document_id`, `page` and `attributes` are absent on messages stored before hits carried them */
+        StoredRagHit: {
+            /**
+             * @description The attributes of the document the chunk belongs to (`{}` when it has none): what `filter` matches
+             * @example {
+             *       "language": "en",
+             *       "year": 2024
+             *     }
+             */
+            attributes?: {
+                [key: string]: string | number | boolean;
+            };
+            cosine_similarity: number;
+            doc_path: string;
+            /** @description The document the chunk belongs to */
+            document_id?: string;
+            document_string: string;
+            euclidean_distance: number;
+            file_name: string;
+            /** @description The 1-based page the chunk came from (PDFs); null for formats without pages */
+            page?: number | null;
             success: boolean;
         };
         SystemInfo: {
@@ -3312,6 +3362,19 @@ export interface operations {
             content: {
                 "application/json": {
                     /**
+                     * @description Only chunks of documents whose `attributes` match: every key must match; a list (1–100 values) means any of its values; a document without the key does not match. Values are strings, numbers or booleans compared as JSON (`1` is not `"1"`). At most 16 keys. Applied before the cut to `top_k`, so a filter never leaves fewer hits than there are matching chunks.
+                     * @example {
+                     *       "language": "en",
+                     *       "year": [
+                     *         2023,
+                     *         2024
+                     *       ]
+                     *     }
+                     */
+                    filter?: {
+                        [key: string]: (string | number | boolean) | (string | number | boolean)[];
+                    };
+                    /**
                      * @description cosine: pass when similarity >= threshold; euclidean: pass when distance <= threshold
                      * @enum {string}
                      */
@@ -4963,6 +5026,19 @@ export interface operations {
                     rag?: {
                         db_collections?: string[];
                         /**
+                         * @description The documents the persona retrieves from, by their attributes, as the search route's `filter`: every key must match; a list means any of its values; a document without the key does not match; values compare as JSON (`1` is not `"1"`). Replaces the stored filter; `{}` removes it.
+                         * @example {
+                         *       "language": "en",
+                         *       "year": [
+                         *         2023,
+                         *         2024
+                         *       ]
+                         *     }
+                         */
+                        filter?: {
+                            [key: string]: (string | number | boolean) | (string | number | boolean)[];
+                        };
+                        /**
                          * @description hybrid: lexical + vector candidates fused by rank; vector: vector only
                          * @enum {string}
                          */
@@ -5202,6 +5278,19 @@ export interface operations {
                     persona_name?: string;
                     rag?: {
                         db_collections?: string[];
+                        /**
+                         * @description The documents the persona retrieves from, by their attributes, as the search route's `filter`: every key must match; a list means any of its values; a document without the key does not match; values compare as JSON (`1` is not `"1"`). Replaces the stored filter; `{}` removes it.
+                         * @example {
+                         *       "language": "en",
+                         *       "year": [
+                         *         2023,
+                         *         2024
+                         *       ]
+                         *     }
+                         */
+                        filter?: {
+                            [key: string]: (string | number | boolean) | (string | number | boolean)[];
+                        };
                         /**
                          * @description hybrid: lexical + vector candidates fused by rank; vector: vector only
                          * @enum {string}

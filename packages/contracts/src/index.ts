@@ -2,6 +2,7 @@ export * from './audit/schemas';
 export * from './auth/schemas';
 export * from './chat/schemas';
 export * from './collections/schemas';
+export * from './collections/document-filter';
 export * from './common';
 export type { AuthUser, Context } from './context';
 export { createOpenApiDocument } from './document';

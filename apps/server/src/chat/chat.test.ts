@@ -122,8 +122,11 @@ describe("the seed's chat example", () => {
       message_history_id: expect.any(String),
       response: expect.stringContaining('[offline model]'),
       rag_hit: {
+        document_id: expect.any(String),
         file_name: 'important document',
         doc_path: 'path/to/document.md',
+        page: null,
+        attributes: {},
         document_string: expect.stringContaining('marketing strategies'),
         euclidean_distance: expect.any(Number),
         cosine_similarity: expect.any(Number),

@@ -70,6 +70,7 @@ function chatService(llm: LanguageModel) {
       query_metric: 'cosine',
       query_threshold: 0.5,
       rag_mode: 'vector',
+      rag_filter: {},
       readableCollections: [],
     }),
     llm,

@@ -7,6 +7,7 @@ import {
   type ChatResponse,
   type ChatStreamEvent,
   type ConversationInput,
+  type DocumentFilter,
   encodeCursor,
   type MessageHistory,
   NotFoundError,
@@ -46,6 +47,8 @@ export interface ChatPersona {
   query_metric: QueryMetric;
   query_threshold: number;
   rag_mode: RagMode;
+  /** Which documents it retrieves from, by attributes; `{}` for all. */
+  rag_filter: DocumentFilter;
   /** The persona's collections that its creator may still read. */
   readableCollections: { id: string; embedding_model: string }[];
 }
@@ -102,6 +105,7 @@ function toPassage(hit: RagHit): RetrievedPassage {
   return {
     file_name: hit.file_name,
     doc_path: hit.doc_path,
+    page: hit.page,
     document_string: hit.document_string,
     cosine_similarity: hit.cosine_similarity,
   };
@@ -212,6 +216,7 @@ export function createChatService(db: Db, opts: ChatServiceOptions): Services['c
       metric: persona.query_metric,
       threshold: persona.query_threshold,
       mode: persona.rag_mode,
+      filter: persona.rag_filter,
       signal,
     });
     const ragHits = hits.filter((h) => h.success);

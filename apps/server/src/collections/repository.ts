@@ -158,24 +158,6 @@ export const collectionsRepository = {
     return ids;
   },
 
-  /** The chunks behind index hits, with their document's name and path. */
-  chunksByIds(db: Db, ids: number[]) {
-    if (ids.length === 0) return Promise.resolve([]);
-    return db
-      .selectFrom('chunks')
-      .innerJoin('documents', 'documents.id', 'chunks.document_id')
-      .select([
-        'chunks.id',
-        'chunks.text',
-        'chunks.embedding',
-        'chunks.collection_id',
-        'documents.file_name',
-        'documents.doc_path',
-      ])
-      .where('chunks.id', 'in', ids)
-      .execute();
-  },
-
   /** Every chunk id of a collection: what its vector index must hold. */
   async chunkIds(db: Db, collectionId: string): Promise<number[]> {
     const rows = await db

@@ -338,6 +338,7 @@ export function createCollectionsService(
         metric,
         threshold: input.threshold ?? METRIC_DEFAULTS[metric],
         mode: input.mode ?? opts.defaultRagMode,
+        filter: input.filter,
       });
       return { hits };
     },

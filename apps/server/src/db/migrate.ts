@@ -19,6 +19,7 @@ import * as chunkChangeLog from './migrations/2026-12-07T16-00-00-chunk-change-l
 import * as chatRateEvents from './migrations/2026-12-07T16-10-00-chat-rate-events';
 import * as documentAttributesPages from './migrations/2026-12-07T17-00-00-document-attributes-pages';
 import * as ingestionJobs from './migrations/2026-12-07T17-10-00-ingestion-jobs';
+import * as personaRagFilter from './migrations/2026-12-07T17-45-00-persona-rag-filter';
 
 /**
  * Migrations are listed here rather than read from a folder at run time, so they work the same
@@ -39,6 +40,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-07T16-10-00-chat-rate-events': chatRateEvents,
   '2026-12-07T17-00-00-document-attributes-pages': documentAttributesPages,
   '2026-12-07T17-10-00-ingestion-jobs': ingestionJobs,
+  '2026-12-07T17-45-00-persona-rag-filter': personaRagFilter,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

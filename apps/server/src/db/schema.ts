@@ -1,4 +1,12 @@
-import type { DocumentFailureCode, DocumentStatus, RagHit, Role, Scope } from '@personas/contracts';
+import type {
+  DocumentAttributes,
+  DocumentFailureCode,
+  DocumentFilter,
+  DocumentStatus,
+  Role,
+  Scope,
+  StoredRagHit,
+} from '@personas/contracts';
 import type {
   ColumnType,
   Generated,
@@ -110,9 +118,6 @@ export interface CollectionsTable {
 export type CollectionRow = Selectable<CollectionsTable>;
 export type NewCollectionRow = Insertable<CollectionsTable>;
 
-/** A document's attributes as stored (see contracts: `attributes`). */
-export type DocumentAttributes = Record<string, string | number | boolean>;
-
 export interface DocumentsTable {
   id: Generated<string>;
   collection_id: string;
@@ -185,6 +190,8 @@ export interface PersonasTable {
   query_threshold: number;
   top_k: number;
   rag_mode: 'hybrid' | 'vector';
+  /** `rag.filter`: which documents the persona retrieves from, by attributes; `{}` for all. */
+  rag_filter: JSONColumnType<DocumentFilter, string | undefined, string>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }
@@ -218,7 +225,7 @@ export interface MessagesTable {
   role: 'user' | 'assistant';
   content: string;
   /** jsonb: pg and PGlite both parse it to an object on the way out; it goes in as JSON text. */
-  rag_hit: JSONColumnType<RagHit | null, string | null, string | null>;
+  rag_hit: JSONColumnType<StoredRagHit | null, string | null, string | null>;
   created_at: Generated<Date>;
 }
 export type MessageRow = Selectable<MessagesTable>;

@@ -47,6 +47,7 @@ function toPersonaDto(p: PersonaRecord): Persona {
       query_metric: p.query_metric,
       top_k: p.top_k,
       mode: p.rag_mode,
+      filter: p.rag_filter,
     },
     created_at: p.created_at.toISOString(),
     updated_at: p.updated_at.toISOString(),
@@ -166,6 +167,7 @@ export function createPersonasService(db: Db, opts: PersonasServiceOptions): Ser
           query_threshold: threshold,
           top_k: input.rag?.top_k ?? DEFAULT_TOP_K,
           rag_mode: input.rag?.mode ?? opts.defaultRagMode,
+          rag_filter: JSON.stringify(input.rag?.filter ?? {}),
         });
         await personasRepository.setCollections(trx, inserted.id, collectionIds);
         await auditRepository.record(trx, {
@@ -223,6 +225,7 @@ export function createPersonasService(db: Db, opts: PersonasServiceOptions): Ser
           query_threshold: threshold,
           top_k: rag.top_k,
           rag_mode: rag.mode,
+          rag_filter: rag.filter === undefined ? undefined : JSON.stringify(rag.filter),
         });
         if (collectionIds) await personasRepository.setCollections(trx, persona.id, collectionIds);
         await auditRepository.record(trx, {

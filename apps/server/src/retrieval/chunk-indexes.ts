@@ -32,10 +32,18 @@ export interface ChunkIndexes {
    * `nearest` and `lexical`.
    */
   whenLoaded(): Promise<void>;
-  /** Nearest chunks by cosine similarity over normalized vectors, best first. */
-  nearest(collectionId: string, vector: number[], k: number): { label: number; cosine: number }[];
-  /** Best lexical (BM25) matches, best first. */
-  lexical(collectionId: string, query: string, k: number): number[];
+  /**
+   * Nearest chunks by cosine similarity over normalized vectors, best first; among `only` (chunk
+   * ids a filter allows) when given, applied before the cut to `k`.
+   */
+  nearest(
+    collectionId: string,
+    vector: number[],
+    k: number,
+    only?: ReadonlySet<number>,
+  ): { label: number; cosine: number }[];
+  /** Best lexical (BM25) matches, best first; among `only` when given, as `nearest`. */
+  lexical(collectionId: string, query: string, k: number, only?: ReadonlySet<number>): number[];
 }
 
 export interface IndexStatus {
@@ -293,13 +301,13 @@ export async function openChunkIndexes(
         lexical: lexicalIndexes.get(collectionId)?.count ?? 0,
       })),
     sync: (own) => follower.sync(own),
-    nearest(collectionId, vector, k) {
+    nearest(collectionId, vector, k, only) {
       return vectors
-        .search(collectionId, vector, k)
+        .search(collectionId, vector, k, only)
         .map((h) => ({ label: h.label, cosine: h.cosineSimilarity }));
     },
-    lexical(collectionId, query, k) {
-      return (lexicalIndexes.get(collectionId)?.search(query, k) ?? []).map((h) => h.label);
+    lexical(collectionId, query, k, only) {
+      return (lexicalIndexes.get(collectionId)?.search(query, k, only) ?? []).map((h) => h.label);
     },
     async close() {
       if (closed) return;

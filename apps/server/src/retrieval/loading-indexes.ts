@@ -118,8 +118,8 @@ export function loadChunkIndexesInBackground(
       // replays: there is nothing to wait for, and searches answer 503 until then anyway.
       if (opened) await opened.sync(own);
     },
-    nearest: (collectionId, vector, k) => mustBeOpen().nearest(collectionId, vector, k),
-    lexical: (collectionId, query, k) => mustBeOpen().lexical(collectionId, query, k),
+    nearest: (collectionId, vector, k, only) => mustBeOpen().nearest(collectionId, vector, k, only),
+    lexical: (collectionId, query, k, only) => mustBeOpen().lexical(collectionId, query, k, only),
     async close() {
       stopping.abort();
       await attempts;

@@ -1,10 +1,10 @@
-import type { QueryMetric, RagHit, RagMode } from '@personas/contracts';
-import { collectionsRepository } from '../collections/repository';
+import type { DocumentFilter, QueryMetric, RagHit, RagMode } from '@personas/contracts';
 import type { Db } from '../db/connect';
 import type { Embedder } from '../ingestion/embeddings/embedder';
 import { HASHING_EMBEDDER_MODEL } from '../ingestion/embeddings/hashing-embedder';
 import type { ChunkIndexes } from './chunk-indexes';
 import { reciprocalRankFusion } from './rank-fusion';
+import { retrievalRepository } from './retrieval-repository';
 import { decodeVector } from './vector/vector-codec';
 
 export interface RetrievalRequest {
@@ -14,6 +14,8 @@ export interface RetrievalRequest {
   metric: QueryMetric;
   threshold: number;
   mode: RagMode;
+  /** Only chunks of documents whose attributes match; none or `{}` filters nothing. */
+  filter?: DocumentFilter;
   signal?: AbortSignal;
 }
 
@@ -57,9 +59,10 @@ export function passes(metric: QueryMetric, threshold: number, cosine: number, e
 
 /**
  * The retrieval a persona does: candidates from the vector index (and, in hybrid mode, the
- * lexical index) of every collection, ranked, cut to top_k, then scored exactly against the
- * stored embeddings so both distances mean what they say. Returns the top_k candidates in rank
- * order, each flagged with whether it passes the threshold.
+ * lexical index) of every collection — among the chunks of the documents a filter allows, when
+ * one is given — ranked, cut to top_k, then scored exactly against the stored embeddings so both
+ * distances mean what they say. Returns the top_k candidates in rank order, each flagged with
+ * whether it passes the threshold and saying where it came from (document, page, attributes).
  */
 export function createRetriever(
   db: Db,
@@ -70,8 +73,17 @@ export function createRetriever(
   return async function retrieve(req: RetrievalRequest): Promise<RagHit[]> {
     if (req.collectionIds.length === 0) return [];
     await indexes.whenLoaded();
-    const [queryVector] = await embedder.embed([req.query], { signal: req.signal });
+    // A filter becomes the set of chunk ids it allows, which both indexes apply before their cut:
+    // so a filter never leaves fewer hits than there are matching chunks. Resolved while the
+    // query is embedded (a round trip to a model server, with a hosted embedder).
+    const filtered = req.filter !== undefined && Object.keys(req.filter).length > 0;
+    const [[queryVector], allowed] = await Promise.all([
+      embedder.embed([req.query], { signal: req.signal }),
+      filtered ? retrievalRepository.chunkIdsMatching(db, req.collectionIds, req.filter!) : null,
+    ]);
     if (!queryVector) return [];
+    const only = allowed ? new Set(allowed) : undefined;
+    if (only?.size === 0) return [];
     const pool = Math.max(CANDIDATES_PER_RETRIEVER, req.topK);
 
     let candidates: number[];
@@ -79,9 +91,11 @@ export function createRetriever(
       const lists: { label: number }[][] = [];
       const weights: number[] = [];
       for (const collectionId of req.collectionIds) {
-        lists.push(indexes.nearest(collectionId, queryVector, pool));
+        lists.push(indexes.nearest(collectionId, queryVector, pool, only));
         weights.push(fusion.vectorWeight);
-        lists.push(indexes.lexical(collectionId, req.query, pool).map((label) => ({ label })));
+        lists.push(
+          indexes.lexical(collectionId, req.query, pool, only).map((label) => ({ label })),
+        );
         weights.push(fusion.lexicalWeight);
       }
       candidates = reciprocalRankFusion(lists, { k: fusion.k, limit: req.topK, weights }).map(
@@ -89,13 +103,13 @@ export function createRetriever(
       );
     } else {
       candidates = req.collectionIds
-        .flatMap((collectionId) => indexes.nearest(collectionId, queryVector, req.topK))
+        .flatMap((collectionId) => indexes.nearest(collectionId, queryVector, req.topK, only))
         .sort((a, b) => b.cosine - a.cosine || a.label - b.label)
         .slice(0, req.topK)
         .map((n) => n.label);
     }
 
-    const rows = await collectionsRepository.chunksByIds(db, candidates);
+    const rows = await retrievalRepository.hitRows(db, candidates);
     const byId = new Map(rows.map((r) => [Number(r.id), r]));
     const hits = candidates.flatMap((label) => {
       const row = byId.get(label);
@@ -105,8 +119,11 @@ export function createRetriever(
       const euclidean = Math.sqrt(Math.max(0, 2 - 2 * cosine));
       return [
         {
+          document_id: row.document_id,
           file_name: row.file_name,
           doc_path: row.doc_path,
+          page: row.page,
+          attributes: row.attributes,
           document_string: row.text,
           cosine_similarity: cosine,
           euclidean_distance: euclidean,

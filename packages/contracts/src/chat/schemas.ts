@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ragHitSchema } from '../collections/schemas';
+import { ragHitSchema, storedRagHitSchema } from '../collections/schemas';
 import { DEFAULT_PAGE_SIZE, pageInputSchema, pageOf, timestampSchema } from '../common';
 
 export const CHAT_CONTENT_MAX = 32_000;
@@ -44,7 +44,7 @@ export const chatMessageSchema = z
     role: z.enum(['user', 'assistant']),
     content: z.string(),
     created_at: timestampSchema,
-    rag_hit: ragHitSchema.nullable().optional(),
+    rag_hit: storedRagHitSchema.nullable().optional(),
   })
   .meta({ id: 'ChatMessage' });
 export type ChatMessageDto = z.infer<typeof chatMessageSchema>;

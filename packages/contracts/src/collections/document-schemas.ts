@@ -1,39 +1,11 @@
 import { z } from 'zod';
 import { timestampSchema } from '../common';
 import { jsonNumber } from '../json-number';
+import { documentAttributesSchema } from './document-filter';
 
-/** What an attribute's key may be: a name a filter can spell without quoting. */
-export const DOCUMENT_ATTRIBUTE_KEY = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
-export const MAX_DOCUMENT_ATTRIBUTES = 16;
 /** How long an upload may wait for its document to be ready before answering 202. */
 export const DEFAULT_UPLOAD_WAIT_SECONDS = 30;
 export const MAX_UPLOAD_WAIT_SECONDS = 300;
-
-/**
- * A document's `attributes`: a flat object search and personas filter by.
- *
- * @example { "lang": "en", "year": 2024, "public": true }
- */
-export const documentAttributesSchema = z
-  .record(
-    z
-      .string()
-      .regex(
-        DOCUMENT_ATTRIBUTE_KEY,
-        'An attribute name is a letter or _ then up to 63 of A-Z a-z 0-9 _ . -',
-      ),
-    z.union([z.string().max(1000), z.number(), z.boolean()]),
-  )
-  .refine(
-    (a) => Object.keys(a).length <= MAX_DOCUMENT_ATTRIBUTES,
-    `At most ${MAX_DOCUMENT_ATTRIBUTES} attributes`,
-  )
-  .meta({
-    id: 'DocumentAttributes',
-    description: `Up to ${MAX_DOCUMENT_ATTRIBUTES} keys (\`${DOCUMENT_ATTRIBUTE_KEY.source}\`), each a string (at most 1,000 characters), a number or a boolean`,
-    examples: [{ lang: 'en', year: 2024, reviewed: true }],
-  });
-export type DocumentAttributes = z.infer<typeof documentAttributesSchema>;
 
 const fileNameSchema = z.string().trim().min(1).max(255);
 const docPathSchema = z.string().max(1000).meta({

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { pageInputSchema, pageOf, timestampSchema } from '../common';
 import { documentSchema } from './document-schemas';
 import { jsonNumber } from '../json-number';
+import { documentAttributesSchema, documentFilterSchema } from './document-filter';
 import {
   collectionNameSchema,
   queryMetricSchema,
@@ -64,8 +65,13 @@ export const deleteDocumentInputSchema = documentRefInputSchema;
  */
 export const ragHitSchema = z
   .object({
+    document_id: z.string().meta({ description: 'The document the chunk belongs to' }),
     file_name: z.string(),
     doc_path: z.string(),
+    page: z.number().int().nullable().meta({
+      description: 'The 1-based page the chunk came from (PDFs); null for formats without pages',
+    }),
+    attributes: documentAttributesSchema,
     document_string: z.string(),
     euclidean_distance: z.number(),
     cosine_similarity: z.number(),
@@ -73,6 +79,19 @@ export const ragHitSchema = z
   })
   .meta({ id: 'RagHit' });
 export type RagHit = z.infer<typeof ragHitSchema>;
+
+/**
+ * A hit as a message keeps it: messages stored before hits said where they came from lack
+ * `document_id`, `page` and `attributes`, and they are shown as they were stored.
+ */
+export const storedRagHitSchema = ragHitSchema
+  .partial({ document_id: true, page: true, attributes: true })
+  .meta({
+    id: 'StoredRagHit',
+    description:
+      'The hit as the message keeps it; `document_id`, `page` and `attributes` are absent on messages stored before hits carried them',
+  });
+export type StoredRagHit = z.infer<typeof storedRagHitSchema>;
 
 export const searchInputSchema = z
   .strictObject({
@@ -82,6 +101,7 @@ export const searchInputSchema = z
     metric: queryMetricSchema.optional(),
     threshold: thresholdSchema.optional(),
     mode: ragModeSchema.optional(),
+    filter: documentFilterSchema.optional(),
   })
   // A transform that reports, not a refinement: trpc-to-openapi documents a refined body as a
   // plain z.object, which would drop `additionalProperties: false` from the document.

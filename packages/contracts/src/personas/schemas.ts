@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { pageOf, timestampSchema } from '../common';
+import { documentFilterSchema } from '../collections/document-filter';
 import { jsonNumber } from '../json-number';
 
 export const METRIC_DEFAULTS = { cosine: 0.3, euclidean: 1.2 } as const;
@@ -44,6 +45,11 @@ const ragInputSchema = z
     query_metric: queryMetricSchema.optional(),
     top_k: jsonNumber(z.number().int().min(1).max(20)).optional(),
     mode: ragModeSchema.optional(),
+    filter: documentFilterSchema
+      .meta({
+        description: `The documents the persona retrieves from, by their attributes, as the search route's \`filter\`: every key must match; a list means any of its values; a document without the key does not match; values compare as JSON (\`1\` is not \`"1"\`). Replaces the stored filter; \`{}\` removes it.`,
+      })
+      .optional(),
   })
   // On the rag object, not the body: trpc-to-openapi documents a refined body as a plain
   // z.object, which would drop `additionalProperties: false` from the document.
@@ -105,6 +111,10 @@ export const personaSchema = z
       query_metric: queryMetricSchema,
       top_k: z.number().int(),
       mode: ragModeSchema,
+      filter: documentFilterSchema.meta({
+        description:
+          'The documents this persona retrieves from, by their attributes (see the search route); `{}` when it retrieves from all',
+      }),
     }),
     created_at: timestampSchema,
     updated_at: timestampSchema,

@@ -11,6 +11,8 @@ export interface ChatMessage {
 export interface RetrievedPassage {
   file_name: string;
   doc_path: string;
+  /** The 1-based page it came from, cited with the source; null or absent when unknown. */
+  page?: number | null;
   document_string: string;
   cosine_similarity: number;
 }

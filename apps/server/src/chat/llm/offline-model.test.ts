@@ -59,6 +59,12 @@ describe('offline model', () => {
     expect(text).toContain('Sources: refunds.md, shipping.md');
   });
 
+  it('cites the page of a passage that has one', async () => {
+    const paged = { ...refunds, file_name: 'handbook.pdf', doc_path: '', page: 7 };
+    const { text } = await model.complete(request({ passages: [paged, shipping] }));
+    expect(text).toContain('From handbook.pdf, page 7: "Refunds are paid within 14 days');
+  });
+
   it('quotes the most similar passage first, whatever order they arrive in', async () => {
     const { text } = await model.complete(request());
     expect(text.indexOf('From refunds.md')).toBeLessThan(text.indexOf('From shipping.md'));

@@ -12,4 +12,14 @@ describe('passageSource', () => {
     expect(passageSource({ file_name: 'faq.md', doc_path: '' })).toBe('faq.md');
     expect(passageSource({ file_name: 'faq.md', doc_path: ' faq.md ' })).toBe('faq.md');
   });
+
+  it('names the page when the chunk has one', () => {
+    expect(passageSource({ file_name: 'handbook.pdf', doc_path: '', page: 7 })).toBe(
+      'handbook.pdf, page 7',
+    );
+    expect(passageSource({ file_name: 'a.pdf', doc_path: 'hr/a.pdf', page: 1 })).toBe(
+      'a.pdf (hr/a.pdf), page 1',
+    );
+    expect(passageSource({ file_name: 'faq.md', doc_path: '', page: null })).toBe('faq.md');
+  });
 });

@@ -67,6 +67,19 @@ describe('buildPrompt', () => {
     expect(built.promptTokens).toBe(estimatePromptTokens(built.messages));
   });
 
+  it('cites the page of a passage that came from one', () => {
+    const built = buildPrompt({
+      systemPrompt: '',
+      passages: [{ ...passages[0]!, file_name: 'handbook.pdf', doc_path: '', page: 7 }],
+      history: [],
+      message: 'When are refunds paid?',
+      budgetTokens: 10_000,
+    });
+    expect(built.messages[0]!.content).toContain(
+      '[1] handbook.pdf, page 7: Refunds are paid within 14 days.',
+    );
+  });
+
   it('sends the bare system prompt when there are no passages, and none when both are empty', () => {
     const plain = buildPrompt({
       systemPrompt: 'You are Rita.',

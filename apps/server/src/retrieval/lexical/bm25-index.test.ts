@@ -98,6 +98,20 @@ describe('Bm25Index', () => {
     expect(new Bm25Index().search('vitamin', 5)).toEqual([]);
   });
 
+  it('filters before the cut to k, with the scores an unfiltered search gives', () => {
+    const index = indexOf(syntheticCorpus(500));
+    const all = index.search('cell tumor p53', 500);
+    // The allowed chunks rank last without a filter: an unfiltered top 5 holds none of them.
+    const tail = all.slice(-7);
+    const only = new Set(tail.map((h) => h.label));
+    expect(all.slice(0, 5).some((h) => only.has(h.label))).toBe(false);
+    expect(index.search('cell tumor p53', 5, only)).toEqual(tail.slice(0, 5));
+    expect(index.search('cell tumor p53', 50, only)).toEqual(tail);
+    expect(index.search('cell tumor p53', 5, new Set())).toEqual([]);
+    // Nothing of an earlier filtered search lingers in the next one.
+    expect(index.search('cell tumor p53', 500)).toEqual(all);
+  });
+
   it('removal takes a chunk out of results and statistics exactly', () => {
     const index = indexOf(corpus);
     expect(index.documentFrequency('vitamin')).toBe(2);

@@ -152,8 +152,11 @@ export class Bm25Index {
    * The `k` chunks with the highest BM25 score for `query`, best first (ties: lower label first).
    * Only chunks containing at least one query term are returned. A repeated query term counts
    * once per occurrence, as in Lucene.
+   *
+   * `only`: the labels that may be answered (a filter), applied before the cut to `k`. Scores
+   * keep the whole collection's statistics, so a chunk scores the same with or without a filter.
    */
-  search(query: string, k: number): Bm25Hit[] {
+  search(query: string, k: number, only?: ReadonlySet<number>): Bm25Hit[] {
     const documentCount = this.slotOfLabel.size;
     if (!(k >= 1) || documentCount === 0 || this.totalLength === 0) return [];
     const queryTerms = new Map<number, number>();
@@ -191,7 +194,19 @@ export class Bm25Index {
       }
     }
 
-    const best = topK(touched, touchedCount, scores, this.slotLabels, Math.floor(k));
+    let candidates = touchedCount;
+    if (only) {
+      // Compacted in place: the slots left out are still cleared below (their scores stay set).
+      candidates = 0;
+      for (let i = 0; i < touchedCount; i++) {
+        const slot = touched[i]!;
+        if (only.has(this.slotLabels[slot]!)) {
+          touched[i] = touched[candidates]!;
+          touched[candidates++] = slot;
+        }
+      }
+    }
+    const best = topK(touched, candidates, scores, this.slotLabels, Math.floor(k));
     const hits = best.map((slot) => ({ label: this.slotLabels[slot]!, score: scores[slot]! }));
     for (let i = 0; i < touchedCount; i++) scores[touched[i]!] = 0;
     return hits;

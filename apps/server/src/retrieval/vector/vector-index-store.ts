@@ -241,9 +241,17 @@ export class VectorIndexStore {
     });
   }
 
-  /** Nearest chunks of a collection, best first; none for a collection without an index. */
-  search(collectionId: string, vector: readonly number[], k: number): VectorHit[] {
-    return this.#indexes.get(collectionId)?.search(vector, k) ?? [];
+  /**
+   * Nearest chunks of a collection, best first, among `only` when given; none for a collection
+   * without an index.
+   */
+  search(
+    collectionId: string,
+    vector: readonly number[],
+    k: number,
+    only?: ReadonlySet<number>,
+  ): VectorHit[] {
+    return this.#indexes.get(collectionId)?.search(vector, k, only) ?? [];
   }
 
   /** Forgets a deleted collection and deletes its files. */

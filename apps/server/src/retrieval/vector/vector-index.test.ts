@@ -6,7 +6,7 @@ import { normalize } from '../../ingestion/embeddings/embedder';
 import { seededRandom } from '../../test-support/seeded-random';
 import { DimensionMismatchError, VectorIndexFileError } from './errors';
 import { labelSetChecksum } from './label-set-checksum';
-import { CollectionVectorIndex, type VectorItem } from './vector-index';
+import { CollectionVectorIndex, prefersExactSearch, type VectorItem } from './vector-index';
 import { sidecarPath } from './vector-index-file';
 
 let dir = '';
@@ -54,6 +54,63 @@ describe('CollectionVectorIndex', () => {
     expect(index.search([1, 0, 0], 10)).toHaveLength(1);
     expect(index.search([1, 0, 0], 0)).toEqual([]);
     expect(index.search([1, 0, 0], Number.NaN)).toEqual([]);
+  });
+
+  describe('with a label filter', () => {
+    const dims = 16;
+    const items = randomItems(4096, dims, 7);
+    const index = CollectionVectorIndex.create(dims);
+    index.add(items);
+    const query = items[0]!.vector;
+    /** Every point by exact cosine to the query, best first. */
+    const ranked = items
+      .map((item) => ({ label: item.label, cosine: dot(item.vector, query) }))
+      .sort((a, b) => b.cosine - a.cosine);
+
+    it.each([
+      ['scored one by one', 30],
+      ['walked in the graph', 300],
+    ])('answers a set of allowed points far from the query, %s', (_, size) => {
+      expect(prefersExactSearch(size, items.length)).toBe(size === 30);
+      // The points farthest from the query: an unfiltered top 10 holds none of them.
+      const far = ranked.slice(-size);
+      const only = new Set([...far.map((h) => h.label), 999_999]); // an unknown label is skipped
+      const hits = index.search(query, 10, only);
+      expect(hits.map((h) => h.label)).toEqual(far.slice(0, 10).map((h) => h.label));
+      hits.forEach((hit, i) => {
+        expect(hit.cosineSimilarity).toBeCloseTo(far[i]!.cosine, 5);
+        expect(hit.euclideanDistance).toBeCloseTo(Math.sqrt(2 - 2 * far[i]!.cosine), 5);
+      });
+      // Never fewer than exist: every allowed point, when k asks for more.
+      const all = index.search(query, size + 50, only);
+      expect(all.map((h) => h.label).sort((a, b) => a - b)).toEqual(
+        far.map((h) => h.label).sort((a, b) => a - b),
+      );
+      expect(index.search(query, 10, new Set())).toEqual([]);
+      expect(index.search(query, 10, new Set([999_999]))).toEqual([]);
+    });
+
+    it('skips removed points', () => {
+      const copy = CollectionVectorIndex.create(dims);
+      copy.add(items.slice(0, 20));
+      copy.remove([3]);
+      expect(copy.search(query, 10, new Set([3, 4])).map((h) => h.label)).toEqual([4]);
+    });
+
+    it('walks the graph for a large allowed set and returns only allowed points', () => {
+      const only = new Set(items.filter((i) => i.label % 3 !== 0).map((i) => i.label));
+      const hits = index.search(query, 20, only);
+      expect(hits).toHaveLength(20);
+      expect(hits.every((h) => only.has(h.label))).toBe(true);
+      const truth = new Set(
+        ranked
+          .filter((h) => only.has(h.label))
+          .slice(0, 20)
+          .map((h) => h.label),
+      );
+      const recall = hits.filter((h) => truth.has(h.label)).length / 20;
+      expect(recall).toBeGreaterThanOrEqual(0.9);
+    });
   });
 
   it('grows past its initial capacity', () => {
