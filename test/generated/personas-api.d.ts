@@ -694,9 +694,9 @@ export interface components {
             url?: string;
         };
         /**
-         * @description Up to 16 keys (`^[A-Za-z_][A-Za-z0-9_.-]{0,63}$`), each a string (at most 1,000 characters), a number or a boolean
+         * @description Up to 16 keys (`^[A-Za-z_][A-Za-z0-9_.-]{0,63}$`), each a string (at most 1,000 characters), a number or a boolean; `{}` when none. What `filter` matches
          * @example {
-         *       "lang": "en",
+         *       "language": "en",
          *       "year": 2024,
          *       "reviewed": true
          *     }
@@ -832,16 +832,7 @@ export interface components {
             visibility: "public" | "private";
         };
         RagHit: {
-            /**
-             * @description The attributes of the document the chunk belongs to (`{}` when it has none): what `filter` matches
-             * @example {
-             *       "language": "en",
-             *       "year": 2024
-             *     }
-             */
-            attributes: {
-                [key: string]: string | number | boolean;
-            };
+            attributes: components["schemas"]["DocumentAttributes"];
             cosine_similarity: number;
             doc_path: string;
             /** @description The document the chunk belongs to */
@@ -855,16 +846,7 @@ export interface components {
         };
         /** @description The hit as the message keeps it; `document_id`, `page` and `attributes` are absent on messages stored before hits carried them */
         StoredRagHit: {
-            /**
-             * @description The attributes of the document the chunk belongs to (`{}` when it has none): what `filter` matches
-             * @example {
-             *       "language": "en",
-             *       "year": 2024
-             *     }
-             */
-            attributes?: {
-                [key: string]: string | number | boolean;
-            };
+            attributes?: components["schemas"]["DocumentAttributes"];
             cosine_similarity: number;
             doc_path: string;
             /** @description The document the chunk belongs to */
