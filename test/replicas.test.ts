@@ -283,4 +283,60 @@ describe.skipIf(!postgres)('several server processes on one Postgres database', 
     },
     TEST_TIMEOUT,
   );
+
+  it(
+    'runs every queued ingestion job exactly once, whichever process claims it',
+    async () => {
+      const uploads = await Promise.all(
+        Array.from({ length: 12 }, (_, n) =>
+          ok(
+            call<{ document_id: string; status: string }>(
+              n % 3,
+              'POST',
+              `/collections/${COLLECTION}/documents?wait=0`,
+              {
+                file_name: `queued-${n}.md`,
+                content: `# Berth ${n}\n\n${'Mooring lines are doubled before a gale. '.repeat(40 + n)}`,
+              },
+            ),
+          ),
+        ),
+      );
+      const ids = uploads.map((u) => u.document_id);
+      const settled = await vi.waitFor(
+        async () => {
+          const documents = await Promise.all(
+            ids.map((id, n) =>
+              ok(
+                call<{ status: string; chunks: number }>(
+                  (n + 1) % 3,
+                  'GET',
+                  `/collections/${COLLECTION}/documents/${id}`,
+                ),
+              ),
+            ),
+          );
+          expect(documents.map((d) => d.status)).toEqual(ids.map(() => 'ready'));
+          return documents;
+        },
+        { timeout: 120_000, interval: 250 },
+      );
+      const { serverUrl, name } = database.postgres!;
+      const dbUrl = new URL(serverUrl);
+      dbUrl.pathname = `/${name}`;
+      const list = ids.map((id) => `'${id}'`).join(',');
+      // One stored result per job: one audit event, and each document's chunks once.
+      const added = await psql(
+        dbUrl.toString(),
+        `select count(*) from audit_events where action = 'document.added' and target_id in (${list})`,
+      );
+      expect(Number(added)).toBe(ids.length);
+      const chunks = await psql(
+        dbUrl.toString(),
+        `select count(*) from chunks where document_id in (${list})`,
+      );
+      expect(Number(chunks)).toBe(settled.reduce((sum, d) => sum + d.chunks, 0));
+    },
+    TEST_TIMEOUT,
+  );
 });

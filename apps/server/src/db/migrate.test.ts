@@ -97,6 +97,8 @@ describe('the unique document path migration', () => {
           content_sha256: 'x',
           bytes: 1,
           chunk_count: 0,
+          // Ready documents are the unique ones (an upload in progress sits beside its path's).
+          status: 'ready',
         })
         .execute();
     const refused = await again('a').catch((error: unknown) => error);

@@ -21,7 +21,8 @@ function routeOf(request: FastifyRequest, routes: KnownRoutes): string {
     if (PROCEDURES.has(procedure)) return `/trpc/${procedure}`;
     return procedure.includes(',') ? '/trpc/(batch)' : 'unmatched';
   }
-  return matched ?? 'unmatched';
+  // Our own routes (the upload, the SSE chat) spelled as the document spells them: `{name}`.
+  return matched?.replace(/:(\w+)/g, '{$1}') ?? 'unmatched';
 }
 
 /** Compared in constant time (as digests, so the lengths never differ). */
