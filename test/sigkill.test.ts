@@ -26,7 +26,12 @@ const WAIT_MS = 60_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const COLLECTIONS = ['crash-notes', 'crash-logs'];
 
-const ENV = { ...adminEnv(), CHAT_RATE_LIMIT_PER_MINUTE: '1000000' };
+const ENV = {
+  ...adminEnv(),
+  CHAT_RATE_LIMIT_PER_MINUTE: '1000000',
+  // On Postgres a job the kill interrupted waits out its lease before the restart takes it up.
+  INGESTION_LEASE_SECONDS: '3',
+};
 
 interface DocumentRecord {
   /** Known once the upload is acknowledged. */
@@ -222,6 +227,27 @@ async function allPages<T>(first: string, key: string): Promise<T[]> {
   throw new Error(`${first}: more than 100 pages`);
 }
 
+/**
+ * Waits (bounded) until no listed document is still `queued` or `processing`: an upload the kill
+ * cut short of its answer was accepted all the same, and its job is taken up after the restart.
+ */
+async function jobsSettled(): Promise<void> {
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    let pending = 0;
+    for (const collection of COLLECTIONS) {
+      const listed = await allPages<{ status: string }>(
+        `/collections/${collection}/documents?limit=200`,
+        'documents',
+      );
+      pending += listed.filter((d) => d.status === 'queued' || d.status === 'processing').length;
+    }
+    if (pending === 0) return;
+    if (Date.now() > deadline) throw new Error(`${pending} ingestion jobs did not settle`);
+    await delay(100);
+  }
+}
+
 /** What is wrong after a restart: acknowledged writes missing, indexes disagreeing with the table. */
 async function check(indexesAtStart = COLLECTIONS.length): Promise<string[]> {
   const wrong: string[] = [];
@@ -230,6 +256,7 @@ async function check(indexesAtStart = COLLECTIONS.length): Promise<string[]> {
   if (loaded + rebuilt !== indexesAtStart) {
     wrong.push(`readyz: ${loaded} loaded + ${rebuilt} rebuilt indexes, not ${indexesAtStart}`);
   }
+  await jobsSettled();
   for (const collection of COLLECTIONS) {
     const listed = await allPages<{ document_id: string; doc_path: string; chunks: number }>(
       `/collections/${collection}/documents?limit=200`,

@@ -2823,10 +2823,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request under this `Idempotency-Key` is still in progress (`reason: idempotency_in_flight`); retry after `Retry-After` seconds (`CONFLICT`) */
+            /**
+             * @description - A later upload of the same `doc_path` became ready first and replaced this one (`reason: superseded`); the later one is the document listed (`CONFLICT`)
+             *     - A request under this `Idempotency-Key` is still in progress (`reason: idempotency_in_flight`); retry after `Retry-After` seconds (`CONFLICT`)
+             */
             409: {
                 headers: {
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /**
+                     * @description Seconds to wait before trying again; sent only with the failures above that say to wait
+                     * @example 30
+                     */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2835,7 +2842,7 @@ export interface operations {
                      *       "type": "about:blank",
                      *       "title": "Conflict",
                      *       "status": 409,
-                     *       "detail": "A request under this `Idempotency-Key` is still in progress (`reason: idempotency_in_flight`); retry after `Retry-After` seconds",
+                     *       "detail": "A later upload of the same `doc_path` became ready first and replaced this one (`reason: superseded`); the later one is the document listed",
                      *       "code": "CONFLICT"
                      *     }
                      */

@@ -73,8 +73,8 @@ export class SessionRequiredError extends DomainError {
 
 export class ConflictError extends DomainError {
   override name = 'ConflictError';
-  constructor(message: string) {
-    super('CONFLICT', message);
+  constructor(message: string, opts: { reason?: string } = {}) {
+    super('CONFLICT', message, opts);
   }
 }
 

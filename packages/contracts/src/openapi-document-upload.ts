@@ -26,6 +26,7 @@ export const documentUploadFailures: readonly Failure[] = [
   f.malformedJson,
   f.unsupportedFormat,
   f.notAnUpload,
+  f.uploadSuperseded,
 ];
 
 /** The multipart form: one file part, and the JSON form's optional fields as text. */

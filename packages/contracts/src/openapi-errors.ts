@@ -261,6 +261,10 @@ export const failures = {
     'CONFLICT',
     'Only a `failed` document can be retried; this one is queued, processing or ready',
   ),
+  uploadSuperseded: fail(
+    'CONFLICT',
+    'A later upload of the same `doc_path` became ready first and replaced this one (`reason: superseded`); the later one is the document listed',
+  ),
   uploadTooLarge: fail(
     'PAYLOAD_TOO_LARGE',
     'The file is over the document size limit (`reason: too_large`), counted on the bytes received; nothing was stored',

@@ -269,9 +269,18 @@ export function createCollectionsService(
       await opts.jobs.settled(document.id, (input.wait ?? DEFAULT_UPLOAD_WAIT_SECONDS) * 1000);
       const now = await collectionsRepository.findDocument(db, collection.id, document.id);
       if (!now) {
-        throw new NotFoundError(
-          'The document was deleted, or replaced by a later upload of its doc_path, before it was ready',
-        );
+        // Gone before it was ready: superseded by a later upload of its path (which won the
+        // race, and is the one listed), or deleted.
+        if (
+          document.doc_path !== '' &&
+          (await jobsRepository.laterReadyWithPath(db, collection.id, document.doc_path, document))
+        ) {
+          throw new ConflictError(
+            `A later upload of doc_path ${document.doc_path} became ready first and replaced this one`,
+            { reason: 'superseded' },
+          );
+        }
+        throw new NotFoundError('The document was deleted before it was ready');
       }
       return toDocumentDto(now);
     },

@@ -232,6 +232,27 @@ export const jobsRepository = {
    * The ready documents of a path, locked, each marked `newer` when it was accepted after `id`
    * ((created_at, id) order, compared in SQL at full timestamp precision).
    */
+  /**
+   * Is a document with this path, accepted after `than`, ready in the collection? (The later
+   * upload that won a race and replaced `than`.) The order is the runner's: `(created_at, id)`.
+   */
+  async laterReadyWithPath(
+    db: Db,
+    collectionId: string,
+    docPath: string,
+    than: { created_at: Date; id: string },
+  ): Promise<boolean> {
+    const row = await db
+      .selectFrom('documents')
+      .select('id')
+      .where('collection_id', '=', collectionId)
+      .where('doc_path', '=', docPath)
+      .where('status', '=', 'ready')
+      .where(sql<boolean>`(created_at, id) > (${than.created_at}, ${than.id}::uuid)`)
+      .executeTakeFirst();
+    return row !== undefined;
+  },
+
   readyOfPath(db: Db, collectionId: string, docPath: string, id: string) {
     return db
       .selectFrom('documents')
