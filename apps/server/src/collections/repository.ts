@@ -31,7 +31,16 @@ const withCounts = (db: Db) =>
     ]);
 
 export const collectionsRepository = {
-  async findByName(db: Db, name: string): Promise<CollectionWithCounts | undefined> {
+  /**
+   * The collection alone: what a search, an upload or a deletion needs. Its counts are a sum over
+   * its documents, which grows with the collection: only the collection's own representation
+   * (`findByNameWithCounts`) pays for them.
+   */
+  findByName(db: Db, name: string): Promise<CollectionRow | undefined> {
+    return db.selectFrom('collections').selectAll().where('name', '=', name).executeTakeFirst();
+  },
+
+  async findByNameWithCounts(db: Db, name: string): Promise<CollectionWithCounts | undefined> {
     const row = await withCounts(db).where('collections.name', '=', name).executeTakeFirst();
     return row ? { ...row, documents: row.documents ?? 0, chunks: row.chunks ?? 0 } : undefined;
   },

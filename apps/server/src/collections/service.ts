@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
+  type AddDocumentInput,
   type AuthUser,
   BadRequestError,
   type Collection,
@@ -9,7 +10,6 @@ import {
   METRIC_DEFAULTS,
   NotFoundError,
   PayloadTooLargeError,
-  type AddDocumentInput,
   type RagMode,
   type Services,
   UnsupportedFormatError,
@@ -17,6 +17,7 @@ import {
 import { auditRepository } from '../audit/repository';
 import type { Db } from '../db/connect';
 import { isForeignKeyViolation } from '../db/errors';
+import type { CollectionRow } from '../db/schema';
 import type { Embedder } from '../ingestion/embeddings/embedder';
 import { sniffFormat } from '../ingestion/extraction';
 import type { IngestionRunner } from '../ingestion/jobs/job-runner';
@@ -99,7 +100,10 @@ export function createCollectionsService(
 
   /** A collection the actor may not read does not exist for them (404). */
   async function findReadable(actor: AuthUser, name: string) {
-    const collection = await collectionsRepository.findByName(db, name);
+    return readable(actor, name, await collectionsRepository.findByName(db, name));
+  }
+
+  function readable<C extends CollectionRow>(actor: AuthUser, name: string, collection?: C): C {
     if (!collection || !canReadCollection(actor, collection)) {
       throw new NotFoundError(`Collection not found: ${name}`);
     }
@@ -115,7 +119,7 @@ export function createCollectionsService(
   }
 
   /** Vectors from another model would make every distance meaningless: refuse to mix them. */
-  function assertSameEmbedder(collection: CollectionWithCounts) {
+  function assertSameEmbedder(collection: CollectionRow) {
     if (
       collection.embedding_model !== embedder.model ||
       collection.dimensions !== embedder.dimensions
@@ -213,7 +217,9 @@ export function createCollectionsService(
     },
 
     async get(actor, name) {
-      return toCollectionDto(await findReadable(actor, name));
+      return toCollectionDto(
+        readable(actor, name, await collectionsRepository.findByNameWithCounts(db, name)),
+      );
     },
 
     async delete(actor, name) {

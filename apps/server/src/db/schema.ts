@@ -154,8 +154,10 @@ export interface DocumentsTable {
 }
 
 /** An upload's bytes, kept until its document is ready (and for a failed one, for retry). */
+/** An upload's bytes until its document is ready, in parts of `SOURCE_PART_BYTES`, in order. */
 export interface DocumentSourcesTable {
   document_id: string;
+  part: number;
   bytes: Uint8Array;
 }
 export type DocumentRow = Selectable<DocumentsTable>;

@@ -390,7 +390,11 @@ describe('replacing a doc_path', () => {
         upload(name, { file_name: `${i}.md`, doc_path: 'same', content }),
       ),
     );
-    for (const r of results) expect([200, 404]).toContain(r.status);
+    // Each is ready, or was replaced by a later one that became ready first (409 superseded).
+    for (const r of results) {
+      expect([200, 409]).toContain(r.status);
+      if (r.status === 409) expect(r.body).toMatchObject({ reason: 'superseded' });
+    }
     await vi.waitFor(async () => {
       const docs = await listed(name);
       expect(docs.map((d) => d.status)).toEqual(['ready']);

@@ -12,6 +12,9 @@ const leaseUntil = (leaseMs: number) => sql<Date>`now() + ${`${leaseMs} millisec
  * Ingestion jobs, which are documents that are not yet `ready` or `failed`. Claims and leases use
  * the database's clock, so processes with skewed clocks agree on when a lease ran out.
  */
+/** The size of one stored part of an upload's bytes. */
+const SOURCE_PART_BYTES = 256 * 1024;
+
 export const jobsRepository = {
   /** Wakes every process's runner (delivered at commit; a wake-up, never a record). */
   async notify(db: Db): Promise<void> {
@@ -194,17 +197,34 @@ export const jobsRepository = {
     return Number(result.numUpdatedRows) > 0;
   },
 
+  /** The upload's bytes, read a part per statement (see `insertSource`). */
   async readSource(db: Db, id: string): Promise<Uint8Array | undefined> {
-    const row = await db
-      .selectFrom('document_sources')
-      .select('bytes')
-      .where('document_id', '=', id)
-      .executeTakeFirst();
-    return row?.bytes;
+    const parts: Uint8Array[] = [];
+    for (let part = 0; ; part++) {
+      const row = await db
+        .selectFrom('document_sources')
+        .select('bytes')
+        .where('document_id', '=', id)
+        .where('part', '=', part)
+        .executeTakeFirst();
+      if (!row) break;
+      parts.push(row.bytes);
+    }
+    return parts.length > 0 ? Buffer.concat(parts) : undefined;
   },
 
+  /**
+   * Keeps the upload's bytes in parts, a statement each: on the embedded database a statement
+   * runs on the event loop, and a multi-megabyte value in one statement stalled every request.
+   * An empty upload is one empty part.
+   */
   async insertSource(db: Db, id: string, bytes: Uint8Array): Promise<void> {
-    await db.insertInto('document_sources').values({ document_id: id, bytes }).execute();
+    for (let part = 0, at = 0; part === 0 || at < bytes.length; part++, at += SOURCE_PART_BYTES) {
+      await db
+        .insertInto('document_sources')
+        .values({ document_id: id, part, bytes: bytes.subarray(at, at + SOURCE_PART_BYTES) })
+        .execute();
+    }
   },
 
   async status(db: Db, id: string): Promise<DocumentRow['status'] | undefined> {
