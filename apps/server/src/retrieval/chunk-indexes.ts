@@ -139,10 +139,6 @@ export async function openChunkIndexes(
     // Checkpoints, not the only copy: a file behind the log is brought up to date at the next
     // start, so it is written by count and by time rather than after every document.
     persistAfterChanges: opts.checkpointChanges ?? 10_000,
-    // …or as many as the index holds, if more: checkpoint writes per chunk stay bounded as a
-    // collection grows (at 50k chunks a fixed 10k meant 3× the final files written; growing to
-    // 1M, 50×). A crash replays more of the log, bounded by INDEX_CHECKPOINT_SECONDS too.
-    persistAfterGrowth: 1,
     persistDelayMs: opts.checkpointIntervalMs === undefined ? 300_000 : opts.checkpointIntervalMs,
     onPersistError: (err, collectionId) =>
       logger.error({ err, collectionId }, 'an index could not be saved; retried later'),

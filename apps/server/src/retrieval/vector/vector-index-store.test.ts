@@ -380,28 +380,4 @@ describe('checkpoints of a change log', () => {
     await store.add('beta', makeChunks(3100, 6));
     await vi.waitFor(async () => expect(await positionOnDisk('beta')).toBe('7'), WAIT);
   });
-
-  it('with persistAfterGrowth, waits for as many changes as the index holds once it is larger', async () => {
-    withLog({ position: 1n, trimmedBelow: 0n });
-    const store = new VectorIndexStore({
-      directory: dir,
-      source,
-      persistDelayMs: null,
-      persistAfterChanges: 10,
-      persistAfterGrowth: 1,
-      onPersistError: (error) => backgroundErrors.push(error),
-    });
-    stores.push(store);
-    await store.openAll();
-    store.setPosition(7n);
-    await store.add('gamma', makeChunks(5000, 40));
-    // 40 changes into an index that then held 40: written.
-    await vi.waitFor(async () => expect(await positionOnDisk('gamma')).toBe('7'), WAIT);
-    store.setPosition(9n);
-    await store.add('gamma', makeChunks(5100, 30));
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(await positionOnDisk('gamma')).toBe('7'); // 30 < the 70 it holds now
-    await store.add('gamma', makeChunks(5200, 40));
-    await vi.waitFor(async () => expect(await positionOnDisk('gamma')).toBe('9'), WAIT);
-  });
 });

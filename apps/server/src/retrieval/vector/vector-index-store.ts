@@ -61,13 +61,6 @@ export interface VectorIndexStoreOptions {
    */
   persistAfterChanges?: number;
   /**
-   * …or, when more, this fraction of the index's size: with 1, an index is rewritten after as
-   * many changes as it holds, so the bytes written for checkpoints stay within a small multiple
-   * of the final file however large the collection grows (a fixed count rewrites a growing file
-   * ever more often per change). Default 0: the count alone.
-   */
-  persistAfterGrowth?: number;
-  /**
    * Background writes have no caller to reject; they report here (the server passes its logger).
    * Reporting is all that is needed: the index stays marked unsaved, so its next change
    * schedules another write and `close` writes it.
@@ -387,17 +380,7 @@ export class VectorIndexStore {
     this.#dirty.add(id);
     const unsaved = (this.#unsavedChanges.get(id) ?? 0) + points;
     this.#unsavedChanges.set(id, unsaved);
-    const byCount =
-      this.#opts.persistAfterChanges === undefined
-        ? undefined
-        : Math.max(
-            this.#opts.persistAfterChanges,
-            // The size it had when last written (about: deletions count as changes too).
-            Math.ceil(
-              Math.max(0, (this.#indexes.get(id)?.count ?? 0) - unsaved) *
-                (this.#opts.persistAfterGrowth ?? 0),
-            ),
-          );
+    const byCount = this.#opts.persistAfterChanges;
     if (byCount !== undefined && unsaved >= byCount && !this.#closed) {
       if (this.#writeQueued.has(id)) return;
       this.#writeQueued.add(id);
