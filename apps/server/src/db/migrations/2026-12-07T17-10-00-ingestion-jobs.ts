@@ -51,8 +51,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   // The bytes in parts: the embedded database runs each statement on the event loop, and one
   // 2 MB value written, read or deleted in one statement held it for up to ~0.7 s; parts of
-  // 256 KiB give other requests a turn between statements. Stored without compression
-  // (`external`): PDFs and DOCX are compressed already, and the rows live only until `ready`.
+  // 256 KiB give other requests a turn between statements.
   await db.schema
     .createTable('document_sources')
     .addColumn('document_id', 'uuid', (c) =>
@@ -62,7 +61,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('bytes', 'bytea', (c) => c.notNull())
     .addPrimaryKeyConstraint('document_sources_pkey', ['document_id', 'part'])
     .execute();
-  await sql`alter table document_sources alter column bytes set storage external`.execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
