@@ -249,12 +249,9 @@ export const jobsRepository = {
   },
 
   /**
-   * The ready documents of a path, locked, each marked `newer` when it was accepted after `id`
-   * ((created_at, id) order, compared in SQL at full timestamp precision).
-   */
-  /**
    * Is a document with this path, accepted after `than`, ready in the collection? (The later
-   * upload that won a race and replaced `than`.) The order is the runner's: `(created_at, id)`.
+   * upload that won a race and replaced `than`, which is gone, so its timestamp comes from
+   * JavaScript, to the millisecond.) The order is the runner's: `(created_at, id)`.
    */
   async laterReadyWithPath(
     db: Db,
@@ -273,6 +270,10 @@ export const jobsRepository = {
     return row !== undefined;
   },
 
+  /**
+   * The ready documents of a path, locked, each marked `newer` when it was accepted after `id`
+   * ((created_at, id) order, compared in SQL at full timestamp precision).
+   */
   readyOfPath(db: Db, collectionId: string, docPath: string, id: string) {
     return db
       .selectFrom('documents')
