@@ -24,39 +24,38 @@ export interface IndexHealth {
 export function registerHealth(app: FastifyInstance, db: Db, indexes: IndexHealth): void {
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
   // Polled by load balancers: its 503s while the indexes load are expected, not worth a line each.
-  app.get('/readyz', { logLevel: 'error' }, async (request, reply) => {
+  app.get('/readyz', { logLevel: 'error' }, async (_request, reply) => {
     const { loading, loaded, replayed, rebuilt, lexical } = indexes.status();
     const members = { vector_indexes: { loaded, rebuilt }, replayed, lexical_indexes: lexical };
-    if (loading) {
-      return reply
+    /** A 503 problem body that still says what the start found. */
+    const notReady = (detail: string, reason: string, retryAfterSeconds: number) =>
+      reply
         .code(503)
-        .header('retry-after', String(INDEXES_LOADING_RETRY_AFTER_SECONDS))
+        .header('retry-after', String(retryAfterSeconds))
         .send({
-          ...errorBody('SERVICE_UNAVAILABLE', 'The search indexes are still loading', {
-            reason: 'indexes_loading',
-          }),
+          ...errorBody('SERVICE_UNAVAILABLE', detail, { reason }),
           status: 503,
           ...members,
           lag: null,
         });
+    if (loading) {
+      return notReady(
+        'The search indexes are still loading',
+        'indexes_loading',
+        INDEXES_LOADING_RETRY_AFTER_SECONDS,
+      );
     }
     try {
       await pingDatabase(db);
-      const lag = await indexes.lag();
-      return { status: 'ready', ...members, lag };
-    } catch (err) {
-      request.log.warn({ err }, 'database not reachable');
-      return reply
-        .code(503)
-        .header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS))
-        .send({
-          ...errorBody('SERVICE_UNAVAILABLE', 'Database is not reachable', {
-            reason: 'database_unreachable',
-          }),
-          status: 503,
-          ...members,
-          lag: null,
-        });
+      return { status: 'ready', ...members, lag: await indexes.lag() };
+    } catch {
+      // Not logged here (the route logs errors only): the pool and every other request that
+      // needed the database say so already.
+      return notReady(
+        'Database is not reachable',
+        'database_unreachable',
+        DATABASE_RETRY_AFTER_SECONDS,
+      );
     }
   });
 }
