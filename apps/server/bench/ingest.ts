@@ -15,7 +15,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
 import { chunkEmbeddingText } from '../src/ingestion/chunker';
-import { extractDocument } from '../src/ingestion/extraction';
+import { closeExtractionPool, extractDocument } from '../src/ingestion/extraction';
 import { createHashingEmbedder } from '../src/ingestion/embeddings/hashing-embedder';
 import { Bm25Index } from '../src/retrieval/lexical/bm25-index';
 import { CollectionVectorIndex } from '../src/retrieval/vector/vector-index';
@@ -270,3 +270,6 @@ const fixed = (n: number, digits = 1) => n.toFixed(digits);
     );
   }
 }
+
+// The raw rates above extracted through the shared worker pool: end it.
+await closeExtractionPool();
