@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { PROVIDERS_OR_POLICIES } from '@huggingface/inference';
 import { z } from 'zod';
-import { InvalidAllowListEntry, parseAllowList } from './ingestion/url-fetch/allow-list';
 import { trustProxySchema } from './http/trust-proxy';
+import { InvalidAllowListEntry, parseAllowList } from './ingestion/url-fetch/allow-list';
 
 const envSchema = z
   .object({
@@ -30,7 +30,8 @@ const envSchema = z
     REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
     CONNECTION_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
     KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
-    SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+    // Kubernetes' default grace period: at a million chunks, writing the indexes back takes ~10 s.
+    SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
     EMBEDDINGS_PROVIDER: z.enum(['offline', 'huggingface']).default('offline'),
     LLM_PROVIDER: z.enum(['offline', 'huggingface']).default('offline'),
     DEFAULT_MODEL: z.string().min(1).default('offline'),

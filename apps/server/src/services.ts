@@ -11,20 +11,20 @@ import type { DatabaseKind, Db } from './db/connect';
 import type { Config } from './env';
 import type { Authenticate } from './http/context';
 import { createIdempotencyService } from './idempotency/service';
+import { ExtractionPool, extractDocument } from './ingestion/extraction';
+import { startIngestionRunner } from './ingestion/jobs/job-runner';
+import { JOBS_CHANNEL } from './ingestion/jobs/jobs-repository';
+import { KeyedMutex } from './lib/keyed-mutex';
+import { startRetention } from './lib/retention';
+import type { Logger } from './logger';
 import {
   instrumentIngestion,
   instrumentLanguageModel,
   instrumentRetriever,
 } from './metrics/instrument';
 import { createMetrics } from './metrics/metrics';
-import { KeyedMutex } from './lib/keyed-mutex';
-import { startRetention } from './lib/retention';
-import type { Logger } from './logger';
 import { createPersonasService, findVisiblePersona } from './personas/service';
 import { createEmbedder, createLanguageModel } from './providers';
-import { ExtractionPool, extractDocument } from './ingestion/extraction';
-import { startIngestionRunner } from './ingestion/jobs/job-runner';
-import { JOBS_CHANNEL } from './ingestion/jobs/jobs-repository';
 import { listenForChanges } from './retrieval/change-log/change-listener';
 import { openChunkIndexes } from './retrieval/chunk-indexes';
 import { loadChunkIndexesInBackground } from './retrieval/loading-indexes';
@@ -63,6 +63,8 @@ export async function createServices(
         checkpointChanges: config.indexes.checkpointChanges,
         checkpointIntervalMs: config.indexes.checkpointIntervalMs,
         logRetentionMs: config.indexes.changeLogRetentionMs,
+        // Draining requests and closing the rest come out of the same budget: leave them a third.
+        closeBudgetMs: (config.shutdownTimeoutMs * 2) / 3,
         signal,
       }),
     logger,

@@ -68,12 +68,24 @@ export interface ChunkIndexOptions {
   syncIntervalMs?: number;
   /** An index file is written after this many changed points… Default 10,000. */
   checkpointChanges?: number;
+  /**
+   * …or, for an index larger than that, this share of its points (default 0.25): each write
+   * rewrites the whole file, so a fixed count would make the bytes written per chunk, and the
+   * pauses of the collection's writers, grow with it. A crash then leaves at most that share (or
+   * what changed since the timed checkpoint below) to replay from the log.
+   */
+  checkpointShare?: number;
   /** …or this long after its first unsaved change. Default 300,000 ms (5 minutes). */
   checkpointIntervalMs?: number | null;
   /** Log rows older than this are trimmed (hourly). Default 7 days; null never trims. */
   logRetentionMs?: number | null;
   /** Stops a start's loading early (the process is shutting down). */
   signal?: AbortSignal;
+  /**
+   * How long `close` may spend writing indexes (the shutdown's budget, less what draining takes):
+   * an index whose write would not fit stays with its last checkpoint and the log. Default none.
+   */
+  closeBudgetMs?: number;
 }
 
 const LEXICAL_SUFFIX = '.bm25';
@@ -139,6 +151,7 @@ export async function openChunkIndexes(
     // Checkpoints, not the only copy: a file behind the log is brought up to date at the next
     // start, so it is written by count and by time rather than after every document.
     persistAfterChanges: opts.checkpointChanges ?? 10_000,
+    persistAfterShare: opts.checkpointShare ?? 0.25,
     persistDelayMs: opts.checkpointIntervalMs === undefined ? 300_000 : opts.checkpointIntervalMs,
     onPersistError: (err, collectionId) =>
       logger.error({ err, collectionId }, 'an index could not be saved; retried later'),
@@ -317,7 +330,13 @@ export async function openChunkIndexes(
       clearTimeout(firstTrim);
       await listener?.close();
       await follower.idle();
-      await vectors.close();
+      const saving = await vectors.close({ budgetMs: opts.closeBudgetMs });
+      if (saving.leftToLog.length > 0) {
+        logger.warn(
+          { collections: saving.leftToLog },
+          'indexes not written at shutdown (their write would not fit the shutdown budget): the next start replays the change log since their last checkpoint',
+        );
+      }
       // So that the next start loads them, though nothing changed them in this run.
       for (const id of withoutImage) {
         const lexical = lexicalIndexes.get(id);

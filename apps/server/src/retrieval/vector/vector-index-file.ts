@@ -56,10 +56,14 @@ export function isTemporaryPath(filePath: string): boolean {
   return /\.tmp-\d+-[0-9a-f-]{36}$/.test(filePath);
 }
 
+const HASH_READ_BYTES = 1 << 20;
+
 export async function sha256File(filePath: string): Promise<string> {
   const hash = createHash('sha256');
-  // Streamed: a large index is hashed without holding it in memory or blocking the loop.
-  await pipeline(createReadStream(filePath), hash);
+  // Streamed: a large index is hashed without holding it in memory or blocking the loop. In 1 MiB
+  // reads, not the default 64 KiB: 2.7x faster (a 170 MB index: 135 vs 365 ms), and at a million
+  // chunks hashing is the largest part of both a save and a load.
+  await pipeline(createReadStream(filePath, { highWaterMark: HASH_READ_BYTES }), hash);
   return hash.digest('hex');
 }
 

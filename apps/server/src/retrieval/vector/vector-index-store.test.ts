@@ -380,4 +380,54 @@ describe('checkpoints of a change log', () => {
     await store.add('beta', makeChunks(3100, 6));
     await vi.waitFor(async () => expect(await positionOnDisk('beta')).toBe('7'), WAIT);
   });
+
+  it('waits for persistAfterShare of a large index to change, so writes stay in proportion to it', async () => {
+    withLog({ position: 1n, trimmedBelow: 0n });
+    const store = new VectorIndexStore({
+      directory: dir,
+      source,
+      persistDelayMs: null,
+      persistAfterChanges: 10,
+      persistAfterShare: 0.25,
+      onPersistError: (error) => backgroundErrors.push(error),
+    });
+    stores.push(store);
+    await store.openAll();
+    store.setPosition(9n);
+    // A small index: the count (10) is the larger threshold. alpha holds 300 and more: a quarter.
+    await store.add('empty', makeChunks(3000, 10));
+    await vi.waitFor(async () => expect(await positionOnDisk('empty')).toBe('9'), WAIT);
+    await store.add('alpha', makeChunks(4000, 70));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await positionOnDisk('alpha')).toBe('1');
+    await store.add('alpha', makeChunks(4100, 30)); // 100 changed, a quarter of 400
+    await vi.waitFor(async () => expect(await positionOnDisk('alpha')).toBe('9'), WAIT);
+  });
+
+  it('leaves to the log, at close, an index whose write would not fit the budget', async () => {
+    const log = withLog({ position: 1n, trimmedBelow: 0n });
+    const first = newStore();
+    await first.openAll(); // rebuilt and written: what a write of each costs is known
+    first.setPosition(5n);
+    await first.add('alpha', makeChunks(5000, 2));
+    await first.add('beta', makeChunks(6000, 2));
+    const closing = await first.close({ budgetMs: 0 });
+    expect(closing).toEqual({ saved: [], leftToLog: expect.arrayContaining(['alpha', 'beta']) });
+    expect(await positionOnDisk('alpha')).toBe('1'); // the last checkpoint, intact
+
+    // The next start loads that checkpoint and replays from its position: nothing is rebuilt.
+    log.position = 6n;
+    const report = await newStore().openAll();
+    expect(report.rebuilt).toEqual([]);
+    expect(report.replayed).toContain('alpha');
+    expect(report.position).toBe(1n);
+
+    // With room for the writes, close writes them.
+    const third = newStore();
+    await third.openAll();
+    third.setPosition(7n);
+    await third.add('alpha', makeChunks(7000, 1));
+    expect(await third.close({ budgetMs: 60_000 })).toEqual({ saved: ['alpha'], leftToLog: [] });
+    expect(await positionOnDisk('alpha')).toBe('7');
+  });
 });
