@@ -23,11 +23,11 @@ export interface Scifact {
 }
 
 /**
- * `../shared/data/scifact` next to the repository root, found from this file (repo root is
- * four directories up from it) so the benchmark works from any working directory.
+ * `../shared/data/scifact` next to the repository root, found from this file (`apps/server/bench/`,
+ * three directories below the root) so the benchmark works from any working directory.
  */
 export const SCIFACT_DIR = fileURLToPath(
-  new URL('../../../../../shared/data/scifact/', import.meta.url),
+  new URL('../../../../shared/data/scifact/', import.meta.url),
 );
 
 /** Reads the corpus, the 300 test queries and their judgements. */

@@ -113,6 +113,8 @@ export interface OpenReport {
 }
 
 const INDEX_SUFFIX = '.hnsw';
+/** The fewest points a measured write must have held to estimate a larger one from it. */
+const MIN_POINTS_TO_ESTIMATE = 10_000;
 const COLLECTION_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
 /**
@@ -351,12 +353,15 @@ export class VectorIndexStore {
   #estimatedWriteMs(id: string): number | null {
     const points = this.#indexes.get(id)?.count ?? 0;
     let last = this.#lastWrite.get(id);
-    if (!last) {
+    if (!last || last.points < MIN_POINTS_TO_ESTIMATE) {
+      last = undefined;
       for (const other of this.#lastWrite.values()) {
         if (!last || other.points > last.points) last = other;
       }
     }
-    if (!last) return null;
+    // A small write is mostly fixed costs (opening, flushing): scaled up, it would overestimate
+    // a large one wildly (10 ms for an empty index read as 20 s for 2,000 points).
+    if (!last || last.points < MIN_POINTS_TO_ESTIMATE) return null;
     return (last.ms * Math.max(points, 1)) / Math.max(last.points, 1);
   }
 
