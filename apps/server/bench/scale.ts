@@ -45,7 +45,7 @@
  * are not counted); on PGlite the database runs inside it.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -61,6 +61,7 @@ import {
 } from '../src/ingestion/chunker';
 import { createHashingEmbedder } from '../src/ingestion/embeddings/hashing-embedder';
 import { Bm25Index } from '../src/retrieval/lexical/bm25-index';
+import { loadBm25Image } from '../src/retrieval/lexical/bm25-index-file';
 import { CollectionVectorIndex } from '../src/retrieval/vector/vector-index';
 import { seededRandom } from '../src/test-support/seeded-random';
 import { readBenchEnv } from './bench-env';
@@ -139,6 +140,8 @@ if (args.only !== undefined && args.only !== 'pglite' && args.only !== 'postgres
   throw new Error(`--only must be pglite or postgres, got ${JSON.stringify(args.only)}`);
 }
 const RAW_SAMPLE_CHUNKS = quick ? 5_000 : 20_000;
+/** Chunks inserted into the server's checkpoint at each size for the raw rate at that size. */
+const RAW_AT_SIZE_CHUNKS = quick ? 1_000 : 5_000;
 
 const processEnv = readProcessEnv();
 const postgresServerUrl = processEnv.DATABASE_URL || readBenchEnv().BENCH_DATABASE_URL || null;
@@ -227,26 +230,66 @@ const chunkMarkdown = (text: string) =>
 // ---------------------------------------------------------------------------------------------
 // Raw index insert rate
 
-/** Embedding + HNSW + BM25 inserts of a sample of the same chunks, in this process: chunks/s. */
-async function rawIndexRate(source: MarkdownSource) {
+/** `count` embedding texts of the same kind, from documents `firstDocument` on. */
+function sampleTexts(source: MarkdownSource, firstDocument: number, count: number): string[] {
   const texts: string[] = [];
-  for (let i = 0; texts.length < RAW_SAMPLE_CHUNKS; i++) {
+  for (let i = firstDocument; texts.length < count; i++) {
     for (const chunk of chunkMarkdown(source.document(i))) texts.push(chunkEmbeddingText(chunk));
   }
-  texts.length = RAW_SAMPLE_CHUNKS;
+  texts.length = count;
+  return texts;
+}
+
+/** Embedding + HNSW + BM25 inserts of `texts` into these indexes, in this process: chunks/s. */
+async function insertRate(
+  texts: string[],
+  vectors: CollectionVectorIndex,
+  lexical: Bm25Index,
+  firstLabel: number,
+) {
   const embedder = createHashingEmbedder();
-  const vectors = CollectionVectorIndex.create(embedder.dimensions);
-  const lexical = new Bm25Index();
   const batch = 16; // as the ingestion job embeds
   const started = performance.now();
   for (let i = 0; i < texts.length; i += batch) {
     const slice = texts.slice(i, i + batch);
     const embedded = await embedder.embed(slice);
-    vectors.add(embedded.map((vector, j) => ({ label: i + j, vector })));
-    lexical.add(slice.map((text, j) => ({ label: i + j, text })));
+    vectors.add(embedded.map((vector, j) => ({ label: firstLabel + i + j, vector })));
+    lexical.add(slice.map((text, j) => ({ label: firstLabel + i + j, text })));
   }
   const seconds = (performance.now() - started) / 1000;
   return { chunks: texts.length, seconds, rate: texts.length / seconds };
+}
+
+/** Into fresh, empty indexes: the rate the run starts from. */
+function rawIndexRate(source: MarkdownSource) {
+  const texts = sampleTexts(source, 0, RAW_SAMPLE_CHUNKS);
+  return insertRate(
+    texts,
+    CollectionVectorIndex.create(createHashingEmbedder().dimensions),
+    new Bm25Index(),
+    0,
+  );
+}
+
+/**
+ * Into the server's own checkpoints (its DATA_DIR after a clean stop), loaded in this process:
+ * what inserting costs at this size, HNSW's search for neighbours growing with the graph — the
+ * rate ingestion at this size is compared with. Null when the stop left no checkpoint.
+ */
+async function rawIndexRateAtSize(source: MarkdownSource, dataDir: string) {
+  const directory = path.join(dataDir, 'indexes');
+  const file = (await readdir(directory)).find((name) => name.endsWith('.hnsw'));
+  if (!file) return null;
+  const dimensions = createHashingEmbedder().dimensions;
+  const vectors = await CollectionVectorIndex.load(path.join(directory, file), dimensions);
+  const image = await loadBm25Image(
+    path.join(dataDir, 'lexical-indexes', file.replace(/\.hnsw$/, '.bm25')),
+  );
+  // Documents no upload reaches; labels above every chunk id of the run.
+  const texts = sampleTexts(source, 10_000_000, RAW_AT_SIZE_CHUNKS);
+  const rate = await insertRate(texts, vectors, image?.index ?? new Bm25Index(), 2_000_000_000);
+  globalThis.gc?.();
+  return rate;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -446,6 +489,8 @@ interface SizeResult {
   dataDirBytes: number;
   /** The index files in DATA_DIR (vector and lexical checkpoints) after the stop. */
   indexBytes: number;
+  /** Raw index insert rate into this size's own checkpoint (null: none was written). */
+  rawAtSize: { chunks: number; seconds: number; rate: number } | null;
   /** Warn-and-worse log messages of the process that grew to this size, its stop included. */
   warnings: string[];
   databaseBytes: number | null;
@@ -514,6 +559,7 @@ async function runTarget(
       const dataDirBytes = await diskUsage(dataDir);
       const indexBytes = await indexFilesSize(dataDir);
       const databaseBytes = database ? await databaseSize(database.serverUrl, database.name) : null;
+      const rawAtSize = await rawIndexRateAtSize(ctx.source, dataDir);
       const restart = await timeToReady(start);
       server = restart.server;
       const result: SizeResult = {
@@ -533,6 +579,7 @@ async function runTarget(
         dataDirBytes,
         indexBytes,
         databaseBytes,
+        rawAtSize,
         warnings,
         stop,
         restart,
@@ -573,7 +620,7 @@ function printSize(r: SizeResult, rawRate: number) {
     `  ${int(r.chunks)} chunks in ${int(r.documents)} documents (asked ${int(r.size)}; the collection reports ${int(r.collectionChunks)})`,
   );
   console.log(
-    `    ingest: ${int(r.segment.chunks)} chunks in ${fixed(r.segment.seconds)} s = ${int(r.segment.rate)} chunks/s (cumulative ${int(r.cumulativeRate)}); / raw ${ratio(r.segment.rate, rawRate)}`,
+    `    ingest: ${int(r.segment.chunks)} chunks in ${fixed(r.segment.seconds)} s = ${int(r.segment.rate)} chunks/s (cumulative ${int(r.cumulativeRate)}); / raw ${ratio(r.segment.rate, rawRate)}; raw at this size (the server's checkpoint loaded here, ${int(r.rawAtSize?.chunks ?? Number.NaN)} more chunks) ${int(r.rawAtSize?.rate ?? Number.NaN)} chunks/s, ingest / that ${ratio(r.segment.rate, r.rawAtSize?.rate ?? Number.NaN)}`,
   );
   for (const mode of MODES) {
     const s = r.search[mode];
@@ -600,7 +647,9 @@ function printTable(results: SizeResult[], rawRate: number) {
     'target',
     'chunks',
     'ingest chunks/s (segment)',
-    'ingest / raw',
+    'ingest / raw (fresh)',
+    'raw at size chunks/s',
+    'ingest / raw at size',
     'hybrid p50/p99 seq',
     'vector p50/p99 seq',
     `hybrid p50/p99 c=${CONCURRENCY} (q/s)`,
@@ -622,6 +671,8 @@ function printTable(results: SizeResult[], rawRate: number) {
       int(r.chunks),
       int(r.segment.rate),
       fixed(r.segment.rate / rawRate, 2),
+      int(r.rawAtSize?.rate ?? Number.NaN),
+      fixed(r.segment.rate / (r.rawAtSize?.rate ?? Number.NaN), 2),
       `${msText(h.seqP50)} / ${msText(h.seqP99)}`,
       `${msText(v.seqP50)} / ${msText(v.seqP99)}`,
       `${msText(h.c8P50)} / ${msText(h.c8P99)} (${int(h.c8Qps)})`,
