@@ -1,6 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { seededRandom } from '../../test-support/seeded-random';
 import { labelSetChecksum } from '../vector/label-set-checksum';
 import { Bm25FormatError, Bm25Index, type Bm25Item, DEFAULT_BM25_PARAMETERS } from './bm25-index';
+import { MAX_TERM_FREQUENCY, type PostingList } from './posting-list';
+import { TOKENIZER_VERSION, tokenize } from './tokenizer';
+import { VarintWriter } from './varint-buffer';
 
 const corpus: Bm25Item[] = [
   { label: 10, text: 'Vitamin D deficiency and bone density in elderly women' },
@@ -37,6 +41,38 @@ const queries = [
 
 function results(index: Bm25Index): unknown[] {
   return queries.map((query) => index.search(query, 10));
+}
+
+/** Spare capacity summed over the posting lists (white-box: what a load or compaction trims). */
+function postingSlack(index: Bm25Index): number {
+  const { postings } = index as unknown as { postings: PostingList[] };
+  return postings.reduce((sum, list) => sum + list.slots.length - list.length, 0);
+}
+
+/** An image by hand, in format 1: what `toBinary` writes, for bytes it would not write itself. */
+function handMadeImage(
+  terms: string[],
+  chunks: [label: number, length: number, pairs: number[]][],
+) {
+  const out = new VarintWriter();
+  const writeString = (value: string) => {
+    const bytes = new TextEncoder().encode(value);
+    out.writeUint(bytes.length);
+    out.writeBytes(bytes);
+  };
+  out.writeBytes(new TextEncoder().encode('PBM25'));
+  out.writeUint(1);
+  writeString(TOKENIZER_VERSION);
+  out.writeUint(terms.length);
+  for (const term of terms) writeString(term);
+  out.writeUint(chunks.length);
+  for (const [label, length, pairs] of chunks) {
+    out.writeUint(label);
+    out.writeUint(length);
+    out.writeUint(pairs.length / 2);
+    for (const value of pairs) out.writeUint(value);
+  }
+  return out.finish();
 }
 
 describe('Bm25Index', () => {
@@ -174,9 +210,88 @@ describe('Bm25Index', () => {
     expect(index.checksum()).toBe(rebuilt.checksum());
     expect(results(index)).toEqual(results(rebuilt));
 
+    // Compaction sized every posting list to its live length.
+    expect(postingSlack(index)).toBe(0);
+
     index.add(syntheticCorpus(10, 5000));
     rebuilt.add(syntheticCorpus(10, 5000));
     expect(results(index)).toEqual(results(rebuilt));
+    // Removal after compaction reads the rewritten forward index.
+    index.remove([0, 5003, 2997]);
+    rebuilt.remove([0, 5003, 2997]);
+    expect(results(index)).toEqual(results(rebuilt));
+    expect(index.documentFrequency('doc3')).toBe(rebuilt.documentFrequency('doc3'));
+  });
+
+  it('stays exact through random adds, replacements and removals across compactions', () => {
+    const random = seededRandom(11);
+    const pick = (n: number) => Math.floor(random() * n);
+    const texts = syntheticCorpus(300).map((item) => item.text);
+    const compact = vi.spyOn(Bm25Index.prototype as unknown as { compact(): void }, 'compact');
+    const index = new Bm25Index();
+    const live = new Map<number, string>();
+    const churnQueries = [...queries, 'round3 cell', 'mouse insulin doc17', 'round6'];
+    for (let round = 0; round < 60; round++) {
+      const batch = Array.from({ length: 150 }, () => ({
+        label: pick(600),
+        text: `${texts[pick(texts.length)]} round${round % 7}`,
+      }));
+      index.add(batch);
+      for (const { label, text } of batch) live.set(label, text);
+      const removed = Array.from({ length: 100 }, () => pick(600));
+      index.remove(removed);
+      for (const label of removed) live.delete(label);
+
+      if (round % 15 === 14) {
+        const rebuilt = indexOf([...live].map(([label, text]) => ({ label, text })));
+        expect(index.labels()).toEqual(rebuilt.labels());
+        expect(index.checksum()).toBe(rebuilt.checksum());
+        expect(index.averageLength).toBe(rebuilt.averageLength);
+        for (const word of ['cell', 'round3', 'doc17']) {
+          expect(index.documentFrequency(word)).toBe(rebuilt.documentFrequency(word));
+        }
+        const answers = (target: Bm25Index) => churnQueries.map((q) => target.search(q, 20));
+        expect(answers(index)).toEqual(answers(rebuilt));
+        expect(answers(Bm25Index.fromBinary(index.toBinary()))).toEqual(answers(rebuilt));
+      }
+    }
+    expect(compact.mock.calls.length).toBeGreaterThanOrEqual(3);
+    compact.mockRestore();
+  });
+
+  it('clamps a term frequency above 65 535, alike in scores, removal and images', () => {
+    const long = { label: 1, text: `${'apple '.repeat(70_000)}banana` };
+    const items = [long, { label: 2, text: 'apple cherry' }, { label: 3, text: 'date' }];
+    const index = indexOf(items);
+    const { k1, b } = DEFAULT_BM25_PARAMETERS;
+    // The chunk keeps its true length; only the frequency is clamped.
+    const averageLength = (70_001 + 2 + 1) / 3;
+    const idf = Math.log(1 + (3 - 2 + 0.5) / (2 + 0.5));
+    const tf = MAX_TERM_FREQUENCY;
+    const [hit] = index.search('apple', 1);
+    expect(hit!.label).toBe(1);
+    expect(hit!.score).toBeCloseTo(
+      (idf * (tf * (k1 + 1))) / (tf + k1 * (1 - b + (b * 70_001) / averageLength)),
+      12,
+    );
+
+    const reloaded = Bm25Index.fromBinary(index.toBinary());
+    expect(reloaded.search('apple', 3)).toEqual(index.search('apple', 3));
+    expect(reloaded.toBinary()).toEqual(index.toBinary());
+
+    index.remove([1]);
+    expect(index.documentFrequency('apple')).toBe(1);
+    expect(index.documentFrequency('banana')).toBe(0);
+    expect(index.search('apple banana', 3)).toEqual(
+      indexOf(items.slice(1)).search('apple banana', 3),
+    );
+
+    // An image may hold a larger count (written before frequencies were 16-bit): it loads clamped.
+    const unclamped = handMadeImage(tokenize('apple banana'), [[1, 70_001, [0, 70_000, 1, 1]]]);
+    const loaded = Bm25Index.fromBinary(unclamped);
+    const built = indexOf([long]);
+    expect(loaded.search('apple', 1)).toEqual(built.search('apple', 1));
+    expect(loaded.toBinary()).toEqual(built.toBinary());
   });
 
   it('stays exact under many replacements of the same labels', () => {
@@ -237,6 +352,41 @@ describe('Bm25Index', () => {
       expect(reloaded.averageLength).toBe(index.averageLength);
       expect(results(reloaded)).toEqual(results(index));
       expect(reloaded.toBinary()).toEqual(index.toBinary());
+      // Loaded into posting lists of their exact size.
+      expect(postingSlack(index)).toBeGreaterThan(0);
+      expect(postingSlack(reloaded)).toBe(0);
+    });
+
+    it('loads an image written before the forward index was an arena, byte for byte', () => {
+      // Written by the previous layout (per-chunk typed arrays, 32-bit frequencies) after these
+      // operations; the format did not change, so this build writes the same bytes. Rewrite it
+      // when TOKENIZER_VERSION changes.
+      const written = Uint8Array.from(
+        Buffer.from(
+          'UEJNMjUBDWVuLXBvcnRlcjItdjEWB3ZpdGFtaW4BZAZkZWZpY2kEYm9uZQdkZW5zaXRpBWVsZGVyBXdvbWVuBGx1' +
+            'bmcHcGF0aWVudAFjBmNvbW1vbgRjb2xkBnJhbmRvbQV0cmlhbAZjYW5jZXIGc2NyZWVuA2xvdwRkb3NlAmN0CWlu' +
+            'Zmx1ZW56YQZ2YWNjaW4HY292ZXJhZwUKBwcAAQEBAQEBAQEBAQEBAQ0GBgABCQEBAQEBAQEBAQ4GBgcBBwEBAQEB' +
+            'AQEBAQsFBQUBAwELAQEBAQGHgICAgCAEAgMDAQE=',
+          'base64',
+        ),
+      );
+      const index = indexOf(corpus);
+      index.remove([12]);
+      index.add([
+        { label: 11, text: 'Influenza vaccination coverage in elderly patients' },
+        { label: 2 ** 40 + 7, text: 'bone bone bone density' },
+      ]);
+      expect(index.toBinary()).toEqual(written);
+
+      const loaded = Bm25Index.fromBinary(written);
+      expect(loaded.labels()).toEqual([10, 11, 13, 14, 2 ** 40 + 7]);
+      expect(loaded.checksum()).toBe(index.checksum());
+      expect(results(loaded)).toEqual(results(index));
+      expect(loaded.search('bone', 5)).toEqual([
+        { label: 2 ** 40 + 7, score: 1.465458538614137 },
+        { label: 10, score: 0.7942396792488989 },
+      ]);
+      expect(loaded.toBinary()).toEqual(written);
     });
 
     it('keeps working incrementally after reloading', () => {
@@ -274,6 +424,20 @@ describe('Bm25Index', () => {
       const otherVersion = image.slice();
       otherVersion[5] = 99;
       expect(corrupt(otherVersion)).toThrow(/format 99/);
+    });
+
+    it('refuses term ids that repeat or run past the terms', () => {
+      const terms = tokenize('apple banana');
+      expect(() => Bm25Index.fromBinary(handMadeImage(terms, [[1, 2, [1, 1, 0, 1]]]))).toThrow(
+        /not ascending/,
+      );
+      expect(() => Bm25Index.fromBinary(handMadeImage(terms, [[1, 2, [0, 1, 2, 1]]]))).toThrow(
+        /out of range/,
+      );
+      expect(() =>
+        Bm25Index.fromBinary(handMadeImage(terms, [[1, 3, [0, 1, 1, 1, 1, 1]]])),
+      ).toThrow(Bm25FormatError);
+      expect(Bm25Index.fromBinary(handMadeImage(terms, [[1, 2, [0, 1, 1, 1]]])).count).toBe(1);
     });
   });
 });

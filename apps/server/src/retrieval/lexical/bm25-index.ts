@@ -1,5 +1,5 @@
 import { LabelSetDigest } from '../vector/label-set-checksum';
-import { PostingList } from './posting-list';
+import { MAX_TERM_FREQUENCY, PostingList } from './posting-list';
 import { TOKENIZER_VERSION, tokenize } from './tokenizer';
 import { topK } from './top-k';
 import { VarintReader, VarintWriter } from './varint-buffer';
@@ -50,6 +50,11 @@ const MAGIC = utf8Encoder.encode('PBM25');
 const FORMAT_VERSION = 1;
 // Compacting costs a pass over the live documents, so wait until removed ones are the majority.
 const MIN_REMOVED_BEFORE_COMPACTION = 1024;
+// The most bytes one (term-id delta, frequency) pair takes in the forward index: a 31-bit id delta
+// in 5 varint bytes, a 16-bit frequency in 3.
+const MAX_PAIR_BYTES = 8;
+// The forward index's offsets are 32-bit.
+const MAX_TERM_BYTES = 0xffff_ffff;
 
 /**
  * An in-memory BM25 inverted index over the chunks of one collection. Chunks are identified by
@@ -72,8 +77,19 @@ export class Bm25Index {
   private slotLabels = new Float64Array(16);
   private slotLengths = new Int32Array(16);
   private slotLive = new Uint8Array(16);
-  /** Each slot's distinct term ids (ascending) and their frequencies: what removal must undo. */
-  private slotTerms: ({ ids: Int32Array; frequencies: Int32Array } | undefined)[] = [];
+  /**
+   * The forward index, what removal must undo and what images and compaction are written from:
+   * each slot's distinct term ids (ascending) and their frequencies, as varint pairs (id delta,
+   * frequency) in one byte arena, slot s in [slotTermOffsets[s], slotTermOffsets[s + 1]). One
+   * arena rather than a pair of typed arrays per chunk: each typed array costs ~100 bytes of
+   * object and buffer headers besides its contents, far more than the 2–3 bytes a pair takes
+   * here (a ~1 KB chunk: ~80 pairs in ~190 bytes, against ~1.3 KB as two typed arrays). Slots
+   * are appended in order, so each slot's bytes end where the next one's begin and the arena's
+   * used length is slotTermOffsets[slotCount]. A removed slot's bytes stay, unused, until
+   * compaction rewrites the arena. Offsets are 32-bit: 4 GiB, some 20 million such chunks.
+   */
+  private termBytes: Uint8Array = new Uint8Array(4096);
+  private slotTermOffsets = new Uint32Array(17);
   private readonly slotOfLabel = new Map<number, number>();
   private removedSlots = 0;
   private totalLength = 0;
@@ -82,6 +98,10 @@ export class Bm25Index {
   // Reused by every search: allocating a score array per query would dominate on small queries.
   private scores = new Float64Array(0);
   private touched = new Int32Array(0);
+  // One slot's term ids and frequencies, decoded or about to be encoded: reused, like the above.
+  // Frequencies in doubles: an image may hold any count, and it is clamped only in `insert`.
+  private scratchIds = new Int32Array(64);
+  private scratchFrequencies = new Float64Array(64);
 
   constructor(parameters: Partial<Bm25Parameters> = {}) {
     this.k1 = parameters.k1 ?? DEFAULT_BM25_PARAMETERS.k1;
@@ -128,13 +148,18 @@ export class Bm25Index {
       assertLabel(label);
       if (this.slotOfLabel.has(label)) this.removeLabel(label);
       const terms = tokenize(text);
-      const counts = new Map<string, number>();
-      for (const term of terms) counts.set(term, (counts.get(term) ?? 0) + 1);
-      const entries = Array.from(counts, ([term, count]) => [this.intern(term), count] as const);
-      entries.sort((x, y) => x[0] - y[0]);
-      const ids = Int32Array.from(entries, ([id]) => id);
-      const frequencies = Int32Array.from(entries, ([, count]) => count);
-      this.insert(label, terms.length, ids, frequencies);
+      const counts = new Map<number, number>();
+      for (const term of terms) {
+        const id = this.intern(term);
+        counts.set(id, (counts.get(id) ?? 0) + 1);
+      }
+      this.reserveScratch(counts.size);
+      const { scratchIds: ids, scratchFrequencies: frequencies } = this;
+      let distinct = 0;
+      for (const id of counts.keys()) ids[distinct++] = id;
+      ids.subarray(0, distinct).sort();
+      for (let i = 0; i < distinct; i++) frequencies[i] = counts.get(ids[i]!)!;
+      this.insert(label, terms.length, distinct);
     }
     // Replacing a label leaves its old slot behind, so repeated upserts need compaction too.
     this.compactIfMostlyRemoved();
@@ -235,16 +260,17 @@ export class Bm25Index {
     for (const term of liveTerms) writeString(out, term);
     out.writeUint(this.slotOfLabel.size);
     for (let slot = 0; slot < this.slotCount; slot++) {
-      const entry = this.slotTerms[slot];
-      if (entry === undefined) continue;
+      if (this.slotLive[slot] === 0) continue;
+      const distinct = this.readSlotTerms(slot);
+      const { scratchIds: ids, scratchFrequencies: frequencies } = this;
       out.writeUint(this.slotLabels[slot]!);
       out.writeUint(this.slotLengths[slot]!);
-      out.writeUint(entry.ids.length);
+      out.writeUint(distinct);
       let previous = 0;
-      for (let i = 0; i < entry.ids.length; i++) {
-        const id = newIds[entry.ids[i]!]!;
+      for (let i = 0; i < distinct; i++) {
+        const id = newIds[ids[i]!]!;
         out.writeUint(id - previous);
-        out.writeUint(entry.frequencies[i]!);
+        out.writeUint(frequencies[i]!);
         previous = id;
       }
     }
@@ -255,7 +281,7 @@ export class Bm25Index {
   static fromBinary(bytes: Uint8Array, parameters: Partial<Bm25Parameters> = {}): Bm25Index {
     const index = new Bm25Index(parameters);
     try {
-      index.load(new VarintReader(bytes));
+      index.load(new VarintReader(bytes), bytes.length);
     } catch (error) {
       if (error instanceof Bm25FormatError) throw error;
       throw new Bm25FormatError(`corrupt BM25 index: ${(error as Error).message}`);
@@ -263,7 +289,8 @@ export class Bm25Index {
     return index;
   }
 
-  private load(input: VarintReader): void {
+  /** `imageLength` bounds the forward index: it holds the image's pairs in their own encoding. */
+  private load(input: VarintReader, imageLength: number): void {
     const magic = input.readBytes(MAGIC.length);
     if (!magic.every((byte, i) => byte === MAGIC[i])) {
       throw new Bm25FormatError('not a BM25 index image');
@@ -285,23 +312,42 @@ export class Bm25Index {
       }
     }
     const documentCount = input.readUint();
+    // Sized once for the whole image instead of grown by copies, and trimmed below. The image holds
+    // the same pairs in the same encoding after a header longer than `insert`'s headroom, so the
+    // arena never grows during a load.
+    this.termBytes = new Uint8Array(Math.min(imageLength, MAX_TERM_BYTES));
     for (let d = 0; d < documentCount; d++) {
       const label = input.readUint();
       if (this.slotOfLabel.has(label)) throw new Bm25FormatError(`duplicate label ${label}`);
       const length = input.readUint();
       const distinct = input.readUint();
-      const ids = new Int32Array(distinct);
-      const frequencies = new Int32Array(distinct);
+      if (distinct > termCount) throw new Bm25FormatError('more distinct terms than the image has');
+      this.reserveScratch(distinct);
+      const { scratchIds: ids, scratchFrequencies: frequencies } = this;
       let id = 0;
       for (let i = 0; i < distinct; i++) {
-        id += input.readUint();
+        const delta = input.readUint();
+        // Strictly ascending: a repeated id would count the chunk twice in that term's frequency.
+        if (delta === 0 && i > 0) throw new Bm25FormatError('term ids not ascending');
+        id += delta;
         if (id >= termCount) throw new Bm25FormatError('term id out of range');
         ids[i] = id;
         frequencies[i] = input.readUint();
       }
-      this.insert(label, length, ids, frequencies);
+      this.insert(label, length, distinct, false);
     }
     if (!input.done) throw new Bm25FormatError('trailing bytes after BM25 index image');
+    // Postings in a second pass over the forward index, into lists of their final size: grown
+    // push by push, they cost a load several times their size in copies and garbage.
+    for (let id = 0; id < termCount; id++) {
+      this.postings[id] = new PostingList(this.documentFrequencies[id]);
+    }
+    for (let slot = 0; slot < this.slotCount; slot++) {
+      const distinct = this.readSlotTerms(slot);
+      const { scratchIds: ids, scratchFrequencies: frequencies } = this;
+      for (let i = 0; i < distinct; i++) this.postings[ids[i]!]!.push(slot, frequencies[i]!);
+    }
+    this.trim();
   }
 
   private intern(term: string): number {
@@ -316,33 +362,109 @@ export class Bm25Index {
     return id;
   }
 
-  private insert(label: number, length: number, ids: Int32Array, frequencies: Int32Array): void {
+  /**
+   * Indexes a chunk in a new slot: its term ids (ascending) and frequencies are the first
+   * `distinct` entries of the scratch arrays. Every chunk passes through here (added, loaded,
+   * compacted), so this is where a frequency is clamped to what a posting holds. Without
+   * `withPostings` (a load) the caller adds the postings from the forward index.
+   */
+  private insert(label: number, length: number, distinct: number, withPostings = true): void {
+    // Refused before anything changes, so the index stays whole; `growTermBytes` then always fits.
+    if (this.slotTermOffsets[this.slotCount]! + distinct * MAX_PAIR_BYTES > MAX_TERM_BYTES) {
+      throw new RangeError('BM25 forward index full (4 GiB of term ids): split the collection');
+    }
     if (this.slotCount === this.slotLabels.length) this.growSlots();
     const slot = this.slotCount++;
     this.slotLabels[slot] = label;
     this.slotLengths[slot] = length;
     this.slotLive[slot] = 1;
-    this.slotTerms[slot] = { ids, frequencies };
     this.slotOfLabel.set(label, slot);
     this.liveChecksum.add(label);
     this.totalLength += length;
-    for (let i = 0; i < ids.length; i++) {
+
+    const { scratchIds: ids, scratchFrequencies: frequencies } = this;
+    let termBytes = this.termBytes;
+    let at = this.slotTermOffsets[slot]!;
+    let previous = 0;
+    for (let i = 0; i < distinct; i++) {
+      // Checked per pair, not for the worst case of the whole chunk, so that an arena sized to
+      // fit (load, compaction) is not grown for room it does not need.
+      if (at + MAX_PAIR_BYTES > termBytes.length) termBytes = this.growTermBytes(at);
       const id = ids[i]!;
+      const frequency = Math.min(frequencies[i]!, MAX_TERM_FREQUENCY);
       this.documentFrequencies[id]!++;
-      this.postings[id]!.push(slot, frequencies[i]!);
+      if (withPostings) this.postings[id]!.push(slot, frequency);
+      at = writeVarint(termBytes, at, id - previous);
+      at = writeVarint(termBytes, at, frequency);
+      previous = id;
     }
+    this.slotTermOffsets[slot + 1] = at;
   }
 
   private removeLabel(label: number): void {
     const slot = this.slotOfLabel.get(label)!;
-    const entry = this.slotTerms[slot]!;
-    for (const id of entry.ids) this.documentFrequencies[id]!--;
+    const distinct = this.readSlotTerms(slot);
+    const ids = this.scratchIds;
+    for (let i = 0; i < distinct; i++) this.documentFrequencies[ids[i]!]!--;
     this.totalLength -= this.slotLengths[slot]!;
     this.slotLive[slot] = 0;
-    this.slotTerms[slot] = undefined;
     this.slotOfLabel.delete(label);
     this.liveChecksum.remove(label);
     this.removedSlots++;
+  }
+
+  /** Decodes a slot's forward-index pairs into the scratch arrays; returns how many there are. */
+  private readSlotTerms(slot: number): number {
+    const offsets = this.slotTermOffsets;
+    return this.decodeTerms(this.termBytes, offsets[slot]!, offsets[slot + 1]!);
+  }
+
+  /** Decodes the pairs in `bytes[start, end)` into the scratch arrays; returns how many. */
+  private decodeTerms(bytes: Uint8Array, start: number, end: number): number {
+    // Every pair takes at least two bytes.
+    this.reserveScratch((end - start) >>> 1);
+    const { scratchIds: ids, scratchFrequencies: frequencies } = this;
+    let at = start;
+    let distinct = 0;
+    let id = 0;
+    while (at < end) {
+      // Two LEB128 varints, decoded inline: this runs for every term of every removed chunk.
+      let byte = bytes[at++]!;
+      let delta = byte & 0x7f;
+      for (let shift = 7; byte >= 0x80; shift += 7) {
+        byte = bytes[at++]!;
+        delta |= (byte & 0x7f) << shift;
+      }
+      byte = bytes[at++]!;
+      let frequency = byte & 0x7f;
+      for (let shift = 7; byte >= 0x80; shift += 7) {
+        byte = bytes[at++]!;
+        frequency |= (byte & 0x7f) << shift;
+      }
+      id += delta;
+      ids[distinct] = id;
+      frequencies[distinct++] = frequency;
+    }
+    return distinct;
+  }
+
+  private reserveScratch(size: number): void {
+    if (size <= this.scratchIds.length) return;
+    const capacity = Math.max(size, this.scratchIds.length * 2);
+    this.scratchIds = new Int32Array(capacity);
+    this.scratchFrequencies = new Float64Array(capacity);
+  }
+
+  /** Grows the arena by half (as posting lists grow), keeping its first `used` bytes. */
+  private growTermBytes(used: number): Uint8Array {
+    const capacity = Math.min(
+      MAX_TERM_BYTES,
+      Math.max(4096, Math.ceil(this.termBytes.length * 1.5)),
+    );
+    const bytes = new Uint8Array(capacity);
+    bytes.set(this.termBytes.subarray(0, used));
+    this.termBytes = bytes;
+    return bytes;
   }
 
   private growSlots(): void {
@@ -350,12 +472,26 @@ export class Bm25Index {
     const labels = new Float64Array(capacity);
     const lengths = new Int32Array(capacity);
     const live = new Uint8Array(capacity);
+    const offsets = new Uint32Array(capacity + 1);
     labels.set(this.slotLabels);
     lengths.set(this.slotLengths);
     live.set(this.slotLive);
+    offsets.set(this.slotTermOffsets);
     this.slotLabels = labels;
     this.slotLengths = lengths;
     this.slotLive = live;
+    this.slotTermOffsets = offsets;
+  }
+
+  /**
+   * Gives back the arena's and posting lists' spare capacity once a bulk rebuild (load,
+   * compaction) is done. The slot arrays keep theirs: they are small, and the next add would
+   * double them again.
+   */
+  private trim(): void {
+    const used = this.slotTermOffsets[this.slotCount]!;
+    if (used < this.termBytes.length) this.termBytes = this.termBytes.slice(0, used);
+    for (const list of this.postings) list.trim();
   }
 
   private compactIfMostlyRemoved(): void {
@@ -369,40 +505,58 @@ export class Bm25Index {
 
   /** Rebuilds every structure from the live slots, dropping removed slots and unused terms. */
   private compact(): void {
-    const live: { label: number; length: number; ids: Int32Array; frequencies: Int32Array }[] = [];
-    for (let slot = 0; slot < this.slotCount; slot++) {
-      const entry = this.slotTerms[slot];
-      if (entry !== undefined) {
-        live.push({ label: this.slotLabels[slot]!, length: this.slotLengths[slot]!, ...entry });
-      }
-    }
     const oldTerms = this.terms;
     const oldFrequencies = this.documentFrequencies;
     this.termIds.clear();
     this.terms = [];
     this.documentFrequencies = [];
     this.postings = [];
-    // Renumbering in old id order keeps each chunk's id list ascending.
+    // Renumbering in old id order keeps each chunk's id list ascending. The live document
+    // frequencies are the lists' final lengths: sized now, they are never grown.
     const newIds = new Int32Array(oldTerms.length);
     oldTerms.forEach((term, id) => {
-      if (oldFrequencies[id]! > 0) newIds[id] = this.intern(term);
+      if (oldFrequencies[id]! > 0) {
+        newIds[id] = this.intern(term);
+        this.postings[newIds[id]!] = new PostingList(oldFrequencies[id]);
+      }
     });
 
+    // The live slots are read from the old slot arrays and arena while they are re-inserted into
+    // new ones (same capacity): rewriting in place would overwrite offsets not yet read.
+    const old = {
+      count: this.slotCount,
+      labels: this.slotLabels,
+      lengths: this.slotLengths,
+      live: this.slotLive,
+      offsets: this.slotTermOffsets,
+      bytes: this.termBytes,
+    };
+    const capacity = old.labels.length;
+    this.slotLabels = new Float64Array(capacity);
+    this.slotLengths = new Int32Array(capacity);
+    this.slotLive = new Uint8Array(capacity);
+    this.slotTermOffsets = new Uint32Array(capacity + 1);
+    // Renumbered ids are no larger, so their deltas take no more bytes: the live slots' bytes bound
+    // the new arena (plus the headroom `insert` checks for), and `trim` gives back the rest.
+    let liveBytes = MAX_PAIR_BYTES;
+    for (let slot = 0; slot < old.count; slot++) {
+      if (old.live[slot] === 1) liveBytes += old.offsets[slot + 1]! - old.offsets[slot]!;
+    }
+    this.termBytes = new Uint8Array(liveBytes);
     this.slotCount = 0;
-    this.slotTerms = [];
-    this.slotLive.fill(0);
     this.slotOfLabel.clear();
     this.liveChecksum = new LabelSetDigest();
     this.removedSlots = 0;
     this.totalLength = 0;
-    for (const { label, length, ids, frequencies } of live) {
-      this.insert(
-        label,
-        length,
-        ids.map((id) => newIds[id]!),
-        frequencies,
-      );
+    for (let slot = 0; slot < old.count; slot++) {
+      if (old.live[slot] === 0) continue;
+      const distinct = this.decodeTerms(old.bytes, old.offsets[slot]!, old.offsets[slot + 1]!);
+      // Renumbering in old id order kept the ids ascending.
+      const ids = this.scratchIds;
+      for (let i = 0; i < distinct; i++) ids[i] = newIds[ids[i]!]!;
+      this.insert(old.labels[slot]!, old.lengths[slot]!, distinct);
     }
+    this.trim();
   }
 }
 
@@ -420,4 +574,19 @@ function writeString(out: VarintWriter, value: string): void {
 
 function readString(input: VarintReader): string {
   return utf8Decoder.decode(input.readBytes(input.readUint()));
+}
+
+/**
+ * Writes `value` (below 2^31) as a LEB128 varint at `at`, which has room; returns the end. Not
+ * `VarintWriter`: the forward index writes into its own arena, in the insert loop, unchecked.
+ */
+function writeVarint(bytes: Uint8Array, at: number, value: number): number {
+  let position = at;
+  let rest = value;
+  while (rest >= 0x80) {
+    bytes[position++] = (rest & 0x7f) | 0x80;
+    rest >>>= 7;
+  }
+  bytes[position++] = rest;
+  return position;
 }
