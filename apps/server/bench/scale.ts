@@ -510,11 +510,12 @@ async function runTarget(
   targetSizes: number[],
   ctx: RunContext,
   database: { url: string; name: string; serverUrl: string } | null,
+  /** Filled size by size, so a failure later keeps the sizes measured before it. */
+  results: SizeResult[] = [],
 ): Promise<SizeResult[]> {
   const env = serverEnv(database?.url ?? null);
   const dataDir = await mkdtemp(path.join(tmpdir(), 'personas-bench-scale-'));
   const start = () => startServerProcess(env, { dataDir, awaitIndexes: false });
-  const results: SizeResult[] = [];
   let server: ServerProcess | undefined;
   try {
     // The first start creates the database (on PGlite, initdb inside the process, which keeps
@@ -739,12 +740,26 @@ console.log(
 
 const ctx: RunContext = { source, queries, ticksPerSecond, rawRate: raw.rate };
 const byTarget = new Map<Target, SizeResult[]>();
-if (runPglite) byTarget.set('PGlite', await runTarget('PGlite', pgliteSizes, ctx, null));
+/** One target's failure is reported and the other still runs: an hour's run keeps what it has. */
+async function measured(
+  target: Target,
+  run: (results: SizeResult[]) => Promise<unknown>,
+): Promise<void> {
+  const results: SizeResult[] = [];
+  byTarget.set(target, results);
+  try {
+    await run(results);
+  } catch (error) {
+    process.exitCode = 1;
+    console.error(`\n${target} failed:`, error);
+  }
+}
+if (runPglite)
+  await measured('PGlite', (results) => runTarget('PGlite', pgliteSizes, ctx, null, results));
 if (runPostgres && postgresServerUrl) {
-  byTarget.set(
-    'Postgres',
-    await withDatabase(postgresServerUrl, (url, name) =>
-      runTarget('Postgres', sizes, ctx, { url, name, serverUrl: postgresServerUrl }),
+  await measured('Postgres', (results) =>
+    withDatabase(postgresServerUrl, (url, name) =>
+      runTarget('Postgres', sizes, ctx, { url, name, serverUrl: postgresServerUrl }, results),
     ),
   );
 }
