@@ -51,6 +51,19 @@ export class VarintReader {
     return this.offset >= this.bytes.length;
   }
 
+  /** Where the next read starts: for a caller that decodes a run of bytes itself. */
+  get position(): number {
+    return this.offset;
+  }
+
+  /** Continues at `position` (forward only, within the bytes), after such a run. */
+  skipTo(position: number): void {
+    if (position < this.offset || position > this.bytes.length) {
+      throw new RangeError('skip out of range');
+    }
+    this.offset = position;
+  }
+
   readUint(): number {
     let value = 0;
     let scale = 1;
