@@ -23,20 +23,21 @@
  * `npm run bench:replicas -- log restarts` runs only the rounds named (log, visibility, restarts,
  * writes).
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { sql } from 'kysely';
 import { psql } from '../../../test/support/database';
-import { ADMIN, adminEnv } from '../../../test/support/fixtures';
+import { adminEnv } from '../../../test/support/fixtures';
 import { rest } from '../../../test/support/rest';
 import { type ServerProcess, startServerProcess } from '../../../test/support/server-process';
-import { seededRandom } from '../src/test-support/seeded-random';
-import { sql } from 'kysely';
 import { collectionsRepository } from '../src/collections/repository';
 import { connectDatabase } from '../src/db/connect';
 import { migrateToLatest } from '../src/db/migrate';
 import { createLogger } from '../src/logger';
+import { seededRandom } from '../src/test-support/seeded-random';
 import { readBenchEnv } from './bench-env';
+import { login, percentile, withDatabase, writeBytes } from './bench-server';
 
 const env = readBenchEnv();
 const serverUrl = env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -55,28 +56,6 @@ const serverEnv = (databaseUrl: string | null) => ({
   CHAT_RATE_LIMIT_PER_MINUTE: '1000000',
 });
 
-async function withDatabase<T>(run: (url: string) => Promise<T>): Promise<T> {
-  const name = `personas_bench_${process.pid}_${Math.floor(Math.random() * 1e9)}`;
-  await psql(serverUrl, `create database "${name}"`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  try {
-    return await run(url.toString());
-  } finally {
-    await psql(serverUrl, `drop database if exists "${name}" with (force)`);
-  }
-}
-
-async function login(url: string): Promise<string> {
-  const answer = await rest<{ token: string }>(url, {
-    method: 'POST',
-    path: '/auth/login',
-    body: ADMIN,
-  });
-  if (answer.status !== 200) throw new Error(`login: ${answer.status}`);
-  return answer.body.token;
-}
-
 async function call<T>(
   url: string,
   token: string,
@@ -91,13 +70,6 @@ async function call<T>(
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return (
-    sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN
-  );
-}
 
 const ms = (value: number) => `${Math.round(value)} ms`;
 
@@ -181,7 +153,7 @@ function printLags(title: string, lags: number[]) {
 }
 
 async function visibility(): Promise<void> {
-  await withDatabase(async (databaseUrl) => {
+  await withDatabase(serverUrl, async (databaseUrl) => {
     const dirs: string[] = [];
     const processes: ServerProcess[] = [];
     try {
@@ -246,7 +218,7 @@ async function timeToReady(start: () => Promise<ServerProcess>) {
 }
 
 async function restarts(): Promise<void> {
-  await withDatabase(async (databaseUrl) => {
+  await withDatabase(serverUrl, async (databaseUrl) => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'personas-bench-replica-'));
     let server: ServerProcess | undefined;
     try {
@@ -282,7 +254,7 @@ async function restarts(): Promise<void> {
       server = rebuild.server;
       await server[Symbol.asyncDispose]();
       server = undefined;
-      const empty = await withDatabase((emptyUrl) =>
+      const empty = await withDatabase(serverUrl, (emptyUrl) =>
         timeToReady(() => startServerProcess(serverEnv(emptyUrl), { awaitIndexes: false })).then(
           async (r) => {
             await r.server[Symbol.asyncDispose]();
@@ -307,11 +279,6 @@ async function restarts(): Promise<void> {
   });
 }
 
-async function writeBytes(pid: number): Promise<number> {
-  const io = await readFile(`/proc/${pid}/io`, 'utf8');
-  return Number(/^write_bytes: (\d+)/m.exec(io)?.[1] ?? Number.NaN);
-}
-
 async function diskWrites(): Promise<void> {
   await using server = await startServerProcess(serverEnv(null));
   const token = await login(server.url);
@@ -326,7 +293,7 @@ async function diskWrites(): Promise<void> {
 }
 
 async function logCost(): Promise<void> {
-  await withDatabase(async (databaseUrl) => {
+  await withDatabase(serverUrl, async (databaseUrl) => {
     const { db } = await connectDatabase({ databaseUrl, dataDir: null }, createLogger('silent'));
     try {
       await migrateToLatest(db);
